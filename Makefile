@@ -1,0 +1,64 @@
+# guidedbp: `make` builds ./guidedbp; see README.md for the other targets.
+CC      ?= cc
+PKGS    := openblas libcjson stb
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# -ffp-contract=off: no fused multiply-adds the reference does not make; we
+# compare with PyTorch to float precision and want the same bits every build.
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Wshadow \
+           -ffp-contract=off -MMD -MP $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+
+BUILD   ?= build
+BIN     ?= guidedbp
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/labels_data.o
+TESTS   := $(patsubst test/%.c,$(BUILD)/%,$(wildcard test/test_*.c))
+PYTHON  ?= /usr/bin/python3
+
+.PHONY: all test check demo bench weights fixtures clean
+all: $(BIN)
+
+$(BIN): $(BUILD)/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The class names are compiled in, so the binary needs no data files.
+$(BUILD)/labels_data.c: weights/imagenet_classes.txt scripts/labels_to_c.sh | $(BUILD)
+	sh scripts/labels_to_c.sh $< > $@
+
+$(BUILD)/labels_data.o: $(BUILD)/labels_data.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/test_%: test/test_%.c $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD):
+	mkdir -p $@
+
+test: $(BIN) $(TESTS)
+	sh test/run.sh $(BUILD) ./$(BIN)
+
+# The whole suite again, built with AddressSanitizer and UBSan in a separate
+# directory so the normal build is untouched.
+check:
+	$(MAKE) test BUILD=build/check BIN=build/check/guidedbp \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined"
+
+demo: $(BIN)
+	sh scripts/demo.sh ./$(BIN)
+
+weights:
+	sh scripts/get_weights.sh
+
+fixtures:
+	$(PYTHON) scripts/make_fixtures.py
+
+clean:
+	rm -rf build $(BIN)
+
+-include $(wildcard $(BUILD)/*.d)

@@ -1,0 +1,89 @@
+#include "image.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <stb_image.h>
+
+static int read_file(const char *path, unsigned char **data, size_t *size, Error *e) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set(e, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return error_set(e, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) {
+        fclose(f);
+        return error_set(e, "%s: empty file", path);
+    }
+    if (st.st_size > IMAGE_MAX_FILE_BYTES) {
+        fclose(f);
+        return error_set(e, "%s: file is %lld bytes, more than the %d MB limit for an image",
+                         path, (long long)st.st_size, IMAGE_MAX_FILE_BYTES >> 20);
+    }
+    *size = (size_t)st.st_size;
+    if (!(*data = malloc(*size))) {
+        fclose(f);
+        return error_set(e, "%s: out of memory reading %zu bytes", path, *size);
+    }
+    size_t got = fread(*data, 1, *size, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (got != *size || failed) {
+        free(*data);
+        *data = NULL;
+        return error_set(e, "%s: read error after %zu of %zu bytes", path, got, *size);
+    }
+    return 0;
+}
+
+static const char *sniff(const unsigned char *d, size_t n) {
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n >= 8 && memcmp(d, png, 8) == 0) return "PNG";
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return "JPEG";
+    return NULL;
+}
+
+int image_load(const char *path, Image *img, Error *e) {
+    memset(img, 0, sizeof *img);
+    unsigned char *data = NULL;
+    size_t size = 0;
+    if (read_file(path, &data, &size, e) != 0) return -1;
+    const char *format = sniff(data, size);
+    if (!format) {
+        free(data);
+        return error_set(e, "%s: unsupported image format (guidedbp reads PNG and JPEG)", path);
+    }
+    int w, h, comp;
+    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
+        free(data);
+        return error_set(e, "%s: corrupt %s header (%s)", path, format, stbi_failure_reason());
+    }
+    if (w < 1 || h < 1 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
+        (long long)w * h > IMAGE_MAX_PIXELS) {
+        free(data);
+        return error_set(e, "%s: %s of %dx%d pixels is outside the limits (at most %d a side, "
+                         "%d megapixels)", path, format, w, h, IMAGE_MAX_SIDE,
+                         IMAGE_MAX_PIXELS >> 20);
+    }
+    // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG and
+    // JPEG colour type, and 8-bit output keeps the high byte of 16-bit data.
+    int dw, dh;
+    img->rgb = stbi_load_from_memory(data, (int)size, &dw, &dh, &comp, 3);
+    free(data);
+    if (!img->rgb)
+        return error_set(e, "%s: corrupt %s data (%s)", path, format, stbi_failure_reason());
+    img->width = dw;
+    img->height = dh;
+    return 0;
+}
+
+void image_free(Image *img) {
+    if (!img) return;
+    free(img->rgb); // stb_image allocates with malloc (STBI_MALLOC is not overridden)
+    memset(img, 0, sizeof *img);
+}

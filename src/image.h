@@ -1,0 +1,38 @@
+/* image.h: 8-bit RGB images and torchvision's ImageNet preprocessing.
+ *
+ * An Image owns its pixels: rgb is (height, width, 3) row-major, 8 bits per
+ * channel, allocated by image_load / image_resize and released by image_free.
+ *
+ *     Image img = {0};
+ *     if (image_load("cat.png", &img, &err) != 0) ...;   // PNG or JPEG -> RGB
+ *     image_free(&img);
+ */
+#ifndef GUIDEDBP_IMAGE_H
+#define GUIDEDBP_IMAGE_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct {
+    int width, height;
+    uint8_t *rgb; // (height, width, 3)
+} Image;
+
+/* Limits checked against the file's header before anything is decoded, so
+ * a small file that claims a huge image is refused without allocating. */
+enum {
+    IMAGE_MAX_FILE_BYTES = 256 << 20,
+    IMAGE_MAX_SIDE = 16384,
+    IMAGE_MAX_PIXELS = 64 << 20,
+};
+
+/* Decodes a PNG or JPEG (recognised by its first bytes, not its name) to
+ * RGB the way PIL's convert('RGB') sees it: grey replicated, alpha dropped
+ * without compositing, 16-bit samples reduced to their high byte. */
+int image_load(const char *path, Image *img, Error *e);
+
+/* Releases the pixels and zeroes the struct; NULL and zeroed images are fine. */
+void image_free(Image *img);
+
+#endif

@@ -1,0 +1,183 @@
+#include "net.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linear.h"
+#include "pool.h"
+#include "relu.h"
+
+enum { POOL_K = 3, POOL_STRIDE = 2, AVG_OUT = 6 };
+
+static size_t layer_out_size(const Layer *l) { return (size_t)l->out_c * l->out_h * l->out_w; }
+
+/* Appends a layer taking the previous layer's output shape as its input. */
+static Layer *push(Net *net, LayerKind kind, const char *name, int c, int h, int w) {
+    Layer *l = &net->layers[net->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->in_c = l->out_c = c;
+    l->in_h = l->out_h = h;
+    l->in_w = l->out_w = w;
+    return l;
+}
+
+static int build(Net *net, const Weights *wt, int height, int width, Error *e) {
+    int c = 3, h = height, w = width;
+    // features: conv-relu-pool, conv-relu-pool, (conv-relu) x3, pool.
+    static const int module_of_conv[ALEXNET_CONVS] = {0, 3, 6, 8, 10};
+    for (int i = 0; i < ALEXNET_CONVS; i++) {
+        Layer *l = push(net, LAYER_CONV, alexnet_conv_names[i], c, h, w);
+        l->conv = (ConvShape){.in_c = c, .in_h = h, .in_w = w, .out_c = wt->conv_c[i],
+                              .k = alexnet_conv_k[i], .stride = alexnet_conv_stride[i],
+                              .pad = alexnet_conv_pad[i]};
+        if (conv_shape_init(&l->conv) != 0)
+            return error_set(e, "%s: a %dx%d input is too small for AlexNet", l->name, height,
+                             width);
+        l->w = wt->conv_w[i];
+        l->b = wt->conv_b[i];
+        c = l->out_c = wt->conv_c[i];
+        h = l->out_h = l->conv.out_h;
+        w = l->out_w = l->conv.out_w;
+
+        char name[24];
+        snprintf(name, sizeof name, "features.%d", module_of_conv[i] + 1);
+        push(net, LAYER_RELU, name, c, h, w)->in_features = 1;
+
+        if (i == 0 || i == 1 || i == 4) {
+            snprintf(name, sizeof name, "features.%d", module_of_conv[i] + 2);
+            if (h < POOL_K || w < POOL_K)
+                return error_set(e, "%s: a %dx%d input is too small for AlexNet", name, height,
+                                 width);
+            l = push(net, LAYER_MAXPOOL, name, c, h, w);
+            l->k = POOL_K;
+            l->stride = POOL_STRIDE;
+            h = l->out_h = (h - POOL_K) / POOL_STRIDE + 1;
+            w = l->out_w = (w - POOL_K) / POOL_STRIDE + 1;
+        }
+    }
+    Layer *l = push(net, LAYER_AVGPOOL, "avgpool", c, h, w);
+    h = l->out_h = AVG_OUT;
+    w = l->out_w = AVG_OUT;
+
+    // classifier: (dropout) linear-relu, (dropout) linear-relu, linear.
+    int in = c * h * w;
+    for (int i = 0; i < ALEXNET_FCS; i++) {
+        l = push(net, LAYER_LINEAR, alexnet_fc_names[i], in, 1, 1);
+        l->out_c = wt->fc_out[i];
+        l->w = wt->fc_w[i];
+        l->b = wt->fc_b[i];
+        in = l->out_c;
+        if (i + 1 < ALEXNET_FCS) {
+            char name[24];
+            snprintf(name, sizeof name, "classifier.%d", i == 0 ? 2 : 5);
+            push(net, LAYER_RELU, name, in, 1, 1);
+        }
+    }
+    return 0;
+}
+
+int net_init(Net *net, const Weights *w, int height, int width, int threads, Error *e) {
+    memset(net, 0, sizeof *net);
+    net->threads = threads < 1 ? 1 : threads;
+    // OpenBLAS's threading is a process-wide setting; ours replaces it.
+    openblas_set_num_threads(1);
+    if (build(net, w, height, width, e) != 0) return -1;
+
+    // One arena: activations and gradients for every layer boundary, the
+    // max-pool choices and the im2col scratch, each 64-byte aligned.
+    size_t floats[NET_MAX_LAYERS + 1], total = 0, col = 0, pools = 0;
+    floats[0] = (size_t)3 * height * width;
+    for (int i = 0; i < net->n_layers; i++) {
+        const Layer *l = &net->layers[i];
+        floats[i + 1] = layer_out_size(l);
+        if (l->kind == LAYER_CONV && conv_col_size(&l->conv) > col) col = conv_col_size(&l->conv);
+        if (l->kind == LAYER_MAXPOOL) pools += layer_out_size(l);
+    }
+    const size_t align = 16; // floats: 64 bytes
+#define ROUND(n) (((n) + align - 1) / align * align)
+    for (int i = 0; i <= net->n_layers; i++) total += 2 * ROUND(floats[i]);
+    total += ROUND(col) + ROUND(pools) + align * net->n_layers;
+    if (!(net->arena = aligned_alloc(64, total * sizeof(float))))
+        return error_set(e, "network: out of memory for %zu MB of activations",
+                         total * sizeof(float) >> 20);
+    float *p = net->arena;
+    for (int i = 0; i <= net->n_layers; i++) {
+        net->act[i] = p, p += ROUND(floats[i]);
+        net->grad[i] = p, p += ROUND(floats[i]);
+    }
+    net->col = p, p += ROUND(col);
+    int32_t *q = (int32_t *)p; // int32 and float share size and alignment
+    for (int i = 0; i < net->n_layers; i++) {
+        if (net->layers[i].kind != LAYER_MAXPOOL) continue;
+        net->argmax[i] = q;
+        q += ROUND(layer_out_size(&net->layers[i]));
+    }
+#undef ROUND
+    return 0;
+}
+
+void net_free(Net *net) {
+    if (!net) return;
+    free(net->arena);
+    memset(net, 0, sizeof *net);
+}
+
+float *net_input(Net *net) { return net->act[0]; }
+const float *net_logits(const Net *net) { return net->act[net->n_layers]; }
+int net_classes(const Net *net) { return net->layers[net->n_layers - 1].out_c; }
+const float *net_input_grad(const Net *net) { return net->grad[0]; }
+
+void net_forward(Net *net) {
+    for (int i = 0; i < net->n_layers; i++) {
+        const Layer *l = &net->layers[i];
+        const float *x = net->act[i];
+        float *y = net->act[i + 1];
+        switch (l->kind) {
+        case LAYER_CONV: conv2d_forward(y, x, l->w, l->b, &l->conv, net->col, net->threads); break;
+        case LAYER_RELU: relu_forward(y, x, layer_out_size(l)); break;
+        case LAYER_MAXPOOL:
+            maxpool_forward(y, net->argmax[i], x, l->in_c, l->in_h, l->in_w, l->k, l->stride,
+                            l->out_h, l->out_w);
+            break;
+        case LAYER_AVGPOOL:
+            avgpool_adaptive_forward(y, x, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
+            break;
+        case LAYER_LINEAR: linear_forward(y, x, l->w, l->b, l->in_c, l->out_c); break;
+        }
+    }
+}
+
+static ReluRule rule_for(const Layer *l, GuideScope scope) {
+    if (scope == GUIDE_ALL || (scope == GUIDE_FEATURES && l->in_features)) return RELU_GUIDED;
+    return RELU_PLAIN;
+}
+
+void net_backward(Net *net, int target, GuideScope scope) {
+    int n = net->n_layers;
+    float *seed = net->grad[n];
+    memset(seed, 0, sizeof(float) * layer_out_size(&net->layers[n - 1]));
+    seed[target] = 1.0f;
+    for (int i = n - 1; i >= 0; i--) {
+        const Layer *l = &net->layers[i];
+        float *dx = net->grad[i];
+        const float *dy = net->grad[i + 1];
+        switch (l->kind) {
+        case LAYER_CONV: conv2d_backward_input(dx, dy, l->w, &l->conv, net->col, net->threads); break;
+        case LAYER_RELU:
+            relu_backward(dx, dy, net->act[i + 1], layer_out_size(l), rule_for(l, scope));
+            break;
+        case LAYER_MAXPOOL:
+            maxpool_backward(dx, dy, net->argmax[i], l->in_c, l->in_h, l->in_w, l->out_h,
+                             l->out_w);
+            break;
+        case LAYER_AVGPOOL:
+            avgpool_adaptive_backward(dx, dy, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
+            break;
+        case LAYER_LINEAR: linear_backward_input(dx, dy, l->w, l->in_c, l->out_c); break;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+#include "preprocess.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "resize.h"
+
+static const float mean[3] = {0.485f, 0.456f, 0.406f};
+static const float std[3] = {0.229f, 0.224f, 0.225f};
+
+int preprocess_imagenet(const Image *img, float *out, CropBox *box, Error *e) {
+    const int size = PREPROCESS_SIZE;
+    int w = img->width, h = img->height;
+    if (w < 1 || h < 1 || !img->rgb) return error_set(e, "preprocess: empty image");
+    int shorter = w <= h ? w : h, longer = w <= h ? h : w;
+    // Python's int(size * long / short): a float64 division, truncated.
+    int scaled = (int)((double)size * longer / shorter);
+    int rw = w <= h ? size : scaled, rh = w <= h ? scaled : size;
+
+    Image resized = {0};
+    const Image *src = img;
+    if (rw != w || rh != h) {
+        if (image_resize(img, rw, rh, &resized, e) != 0) return -1;
+        src = &resized;
+    }
+    // rint rounds half to even in the default rounding mode, like Python's round.
+    int x0 = (int)rint((rw - size) / 2.0), y0 = (int)rint((rh - size) / 2.0);
+    for (int c = 0; c < 3; c++) {
+        float *plane = out + (size_t)c * size * size;
+        for (int y = 0; y < size; y++) {
+            const uint8_t *row = src->rgb + ((size_t)(y0 + y) * rw + x0) * 3 + c;
+            for (int x = 0; x < size; x++)
+                plane[y * size + x] = ((float)row[3 * x] / 255.0f - mean[c]) / std[c];
+        }
+    }
+    image_free(&resized);
+    if (box) *box = (CropBox){.resized_w = rw, .resized_h = rh, .crop_x = x0, .crop_y = y0};
+    return 0;
+}

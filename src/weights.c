@@ -1,0 +1,198 @@
+#include "weights.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const int alexnet_conv_k[ALEXNET_CONVS] = {11, 5, 3, 3, 3};
+const int alexnet_conv_stride[ALEXNET_CONVS] = {4, 1, 1, 1, 1};
+const int alexnet_conv_pad[ALEXNET_CONVS] = {2, 2, 1, 1, 1};
+const char *const alexnet_conv_names[ALEXNET_CONVS] = {"features.0", "features.3", "features.6",
+                                                        "features.8", "features.10"};
+const char *const alexnet_fc_names[ALEXNET_FCS] = {"classifier.1", "classifier.4",
+                                                    "classifier.6"};
+
+/* torchvision's widths, used by random:SEED. */
+static const int full_conv_c[ALEXNET_CONVS] = {64, 192, 384, 256, 256};
+static const int full_fc_out[ALEXNET_FCS] = {4096, 4096, 1000};
+/* AdaptiveAvgPool2d((6, 6)) makes the first classifier input C5 * 36 wide. */
+enum { POOLED = 6 * 6 };
+/* No real layer is this wide; the bound keeps every size product in range. */
+enum { MAX_WIDTH = 1 << 20 };
+
+static void format_shape(char *buf, size_t len, const StTensor *t) {
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < t->ndim && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, i ? "," : "", t->shape[i]);
+    if (used < len) snprintf(buf + used, len - used, "]");
+}
+
+/* Looks up name and checks its shape against want (a -1 entry takes any
+ * size, which is then stored back so later tensors can be checked against it). */
+static const float *expect(const SafeTensors *st, const char *path, const char *prefix,
+                           const char *suffix, int ndim, int64_t *want, Error *e) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", prefix, suffix);
+    const StTensor *t = safetensors_get(st, name);
+    if (!t) {
+        error_set(e, "%s: missing tensor '%s' (is this a torchvision AlexNet state_dict?)", path,
+                  name);
+        return NULL;
+    }
+    int ok = t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = want[i] < 0 ? t->shape[i] > 0 : t->shape[i] == want[i];
+    if (ok && t->shape[0] > MAX_WIDTH) ok = 0;
+    if (!ok) {
+        char found[128], expected[128] = "[";
+        format_shape(found, sizeof found, t);
+        for (int i = 0; i < ndim; i++) {
+            size_t used = strlen(expected);
+            if (want[i] < 0)
+                snprintf(expected + used, sizeof expected - used, "%sN", i ? "," : "");
+            else
+                snprintf(expected + used, sizeof expected - used, "%s%" PRId64, i ? "," : "",
+                         want[i]);
+        }
+        strncat(expected, "]", sizeof expected - strlen(expected) - 1);
+        error_set(e, "%s: tensor '%s' has shape %s, expected %s", path, name, found, expected);
+        return NULL;
+    }
+    for (int i = 0; i < ndim; i++) want[i] = t->shape[i];
+    return t->data;
+}
+
+static int bind_file(Weights *w, const char *path, Error *e) {
+    const SafeTensors *st = &w->file;
+    int64_t in_c = 3;
+    for (int i = 0; i < ALEXNET_CONVS; i++) {
+        int k = alexnet_conv_k[i];
+        int64_t ws[4] = {-1, in_c, k, k};
+        if (!(w->conv_w[i] = expect(st, path, alexnet_conv_names[i], "weight", 4, ws, e)))
+            return -1;
+        int64_t bs[1] = {ws[0]};
+        if (!(w->conv_b[i] = expect(st, path, alexnet_conv_names[i], "bias", 1, bs, e)))
+            return -1;
+        w->conv_c[i] = (int)ws[0];
+        in_c = ws[0];
+    }
+    int64_t in = in_c * POOLED;
+    for (int i = 0; i < ALEXNET_FCS; i++) {
+        int64_t ws[2] = {-1, in};
+        if (!(w->fc_w[i] = expect(st, path, alexnet_fc_names[i], "weight", 2, ws, e))) return -1;
+        int64_t bs[1] = {ws[0]};
+        if (!(w->fc_b[i] = expect(st, path, alexnet_fc_names[i], "bias", 1, bs, e))) return -1;
+        w->fc_out[i] = (int)ws[0];
+        in = ws[0];
+    }
+    // Everything bound above is 2 tensors per layer; anything else is a
+    // different model, and guessing which would be wrong.
+    for (int i = 0; i < st->n_tensors; i++) {
+        const char *name = st->tensors[i].name;
+        int known = 0;
+        for (int l = 0; l < ALEXNET_CONVS + ALEXNET_FCS && !known; l++) {
+            const char *p = l < ALEXNET_CONVS ? alexnet_conv_names[l]
+                                              : alexnet_fc_names[l - ALEXNET_CONVS];
+            size_t n = strlen(p);
+            known = strncmp(name, p, n) == 0 &&
+                    (strcmp(name + n, ".weight") == 0 || strcmp(name + n, ".bias") == 0);
+        }
+        if (!known)
+            return error_set(e, "%s: unexpected tensor '%s' (not part of torchvision's AlexNet)",
+                             path, name);
+    }
+    return 0;
+}
+
+/* splitmix64's output function applied to counter i + 1: value i of the
+ * stream depends on (seed, i) only, so it is the same however it is split. */
+static uint64_t splitmix64_at(uint64_t seed, uint64_t i) {
+    uint64_t z = seed + (i + 1) * UINT64_C(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static void fill_uniform(float *dst, size_t n, uint64_t seed, uint64_t first, double bound) {
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)(splitmix64_at(seed, first + i) >> 40) * 0x1p-24;
+        dst[i] = (float)((2.0 * u - 1.0) * bound);
+    }
+}
+
+int weights_random(Weights *w, uint64_t seed, Error *e) {
+    memset(w, 0, sizeof *w);
+    size_t total = 0, in_c = 3;
+    for (int i = 0; i < ALEXNET_CONVS; i++) {
+        size_t k = (size_t)alexnet_conv_k[i];
+        total += (size_t)full_conv_c[i] * (in_c * k * k + 1);
+        in_c = (size_t)full_conv_c[i];
+    }
+    size_t in = in_c * POOLED;
+    for (int i = 0; i < ALEXNET_FCS; i++) {
+        total += (size_t)full_fc_out[i] * (in + 1);
+        in = (size_t)full_fc_out[i];
+    }
+    if (!(w->owned = malloc(total * sizeof(float))))
+        return error_set(e, "random:%" PRIu64 ": out of memory for %zu parameters", seed, total);
+
+    // Tensors in state_dict order (each weight, then its bias), one stream.
+    float *p = w->owned;
+    uint64_t counter = 0;
+    in_c = 3;
+    for (int i = 0; i < ALEXNET_CONVS; i++) {
+        size_t k = (size_t)alexnet_conv_k[i], fan_in = in_c * k * k, oc = (size_t)full_conv_c[i];
+        double bound = 1.0 / sqrt((double)fan_in);
+        w->conv_w[i] = p;
+        fill_uniform(p, oc * fan_in, seed, counter, bound);
+        p += oc * fan_in, counter += oc * fan_in;
+        w->conv_b[i] = p;
+        fill_uniform(p, oc, seed, counter, bound);
+        p += oc, counter += oc;
+        w->conv_c[i] = (int)oc;
+        in_c = oc;
+    }
+    in = in_c * POOLED;
+    for (int i = 0; i < ALEXNET_FCS; i++) {
+        size_t out = (size_t)full_fc_out[i];
+        double bound = 1.0 / sqrt((double)in);
+        w->fc_w[i] = p;
+        fill_uniform(p, out * in, seed, counter, bound);
+        p += out * in, counter += out * in;
+        w->fc_b[i] = p;
+        fill_uniform(p, out, seed, counter, bound);
+        p += out, counter += out;
+        w->fc_out[i] = (int)out;
+        in = out;
+    }
+    return 0;
+}
+
+int weights_load(Weights *w, const char *spec, Error *e) {
+    memset(w, 0, sizeof *w);
+    if (strncmp(spec, "random:", 7) == 0) {
+        const char *digits = spec + 7;
+        char *end;
+        errno = 0;
+        unsigned long long seed = strtoull(digits, &end, 10);
+        if (*digits < '0' || *digits > '9' || *end != '\0' || errno == ERANGE)
+            return error_set(e, "%s: the seed must be a whole number from 0 to %" PRIu64, spec,
+                             UINT64_MAX);
+        return weights_random(w, (uint64_t)seed, e);
+    }
+    if (safetensors_open(&w->file, spec, e) != 0) return -1;
+    if (bind_file(w, spec, e) != 0) {
+        weights_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void weights_free(Weights *w) {
+    if (!w) return;
+    safetensors_close(&w->file);
+    free(w->owned);
+    memset(w, 0, sizeof *w);
+}

@@ -1,0 +1,33 @@
+# lib.sh: the shell side of the test harness, sourced by test/test_*.sh.
+# `check NAME COMMAND...` runs COMMAND; it passes when COMMAND exits 0.
+# `summary` prints "N passed, N failed" (read by test/run.sh) and sets the
+# exit status. $GUIDEDBP is the binary under test; $TMP a scratch directory
+# removed at exit.
+passed_=0
+failed_=0
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+: "${GUIDEDBP:=./guidedbp}"
+
+check() {
+    name=$1
+    shift
+    if "$@"; then
+        passed_=$((passed_ + 1))
+        echo "ok $name"
+    else
+        failed_=$((failed_ + 1))
+        echo "not ok $name"
+    fi
+}
+
+# fail_with MESSAGE: print why a check failed and return false.
+fail_with() {
+    echo "  FAIL: $*"
+    return 1
+}
+
+summary() {
+    echo "$passed_ passed, $failed_ failed"
+    [ "$failed_" -eq 0 ]
+}

@@ -1,0 +1,118 @@
+#!/bin/sh
+# The command line end to end: options, exit statuses, messages, the files
+# it writes, and byte-identical output for any thread count.
+. test/lib.sh
+
+CAT=test/fixtures/images/cat.png
+GRAY=test/fixtures/images/gray.png
+TINY=test/fixtures/golden/tiny.safetensors
+
+# expect STATUS PATTERN CMD...: CMD exits with STATUS and its stderr matches
+# the extended regular expression PATTERN.
+expect() {
+    want=$1 pattern=$2
+    shift 2
+    "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+    got=$?
+    [ "$got" -eq "$want" ] || fail_with "exit $got, expected $want: $(cat "$TMP/stderr")" || return 1
+    grep -Eq -- "$pattern" "$TMP/stderr" || fail_with "stderr lacks /$pattern/: $(cat "$TMP/stderr")"
+}
+
+help_lists_every_option() {
+    "$GUIDEDBP" --help >"$TMP/help" || return 1
+    for opt in --weights --class --output --npy --guide --method --topk --threads --quiet \
+        --help --version random:SEED GUIDEDBP_WEIGHTS "Exit status"; do
+        grep -q -- "$opt" "$TMP/help" || fail_with "--help does not mention $opt" || return 1
+    done
+}
+check "--help lists every option, its default and the exit statuses" help_lists_every_option
+check "--version" sh -c '"$GUIDEDBP" --version | grep -Eq "^guidedbp [0-9]+\.[0-9]+\.[0-9]+$"'
+
+check "no image: usage error" expect 2 "no IMAGE given" "$GUIDEDBP"
+check "unknown option" expect 2 "--frobnicate: unknown option" "$GUIDEDBP" --frobnicate "$CAT"
+check "option missing its value" expect 2 "-o: this option needs a value" "$GUIDEDBP" "$CAT" -o
+check "bad --guide" expect 2 "--guide sideways" "$GUIDEDBP" --guide sideways "$CAT"
+check "unknown --method" expect 2 "available: guided" "$GUIDEDBP" -m occlusion "$CAT"
+check "--threads 0" expect 2 "--threads 0" "$GUIDEDBP" -t 0 "$CAT"
+check "--topk -1" expect 2 "--topk -1" "$GUIDEDBP" -k -1 "$CAT"
+check "two images" expect 2 "one IMAGE at a time" "$GUIDEDBP" "$CAT" "$CAT"
+check "class out of range" expect 2 "not a class index" \
+    "$GUIDEDBP" -w "$TINY" -c 1000 -o "$TMP/x.png" "$CAT"
+check "unknown class name" expect 2 "no ImageNet class has this name" \
+    "$GUIDEDBP" -w "$TINY" -c "flying spaghetti" -o "$TMP/x.png" "$CAT"
+check "ambiguous class name" expect 2 "ambiguous.*264.*474" \
+    "$GUIDEDBP" -w "$TINY" -c cardigan -o "$TMP/x.png" "$CAT"
+
+check "missing image" expect 1 "nothere.png: cannot open: No such file" \
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/x.png" "$TMP/nothere.png"
+printf 'not an image\n' >"$TMP/text.jpg"
+check "text file named .jpg" expect 1 "text.jpg: unsupported image format" \
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/x.png" "$TMP/text.jpg"
+head -c 3000 "$CAT" >"$TMP/truncated.png"
+check "truncated PNG" expect 1 "truncated.png: corrupt PNG" \
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/x.png" "$TMP/truncated.png"
+check "directory as image" expect 1 "not a regular file" \
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/x.png" "$TMP"
+
+check "missing weights" expect 3 "nothere.safetensors" \
+    "$GUIDEDBP" -w "$TMP/nothere.safetensors" -o "$TMP/x.png" "$CAT"
+check "default weights missing: says how to get them" expect 3 "make weights" \
+    env GUIDEDBP_WEIGHTS= sh -c 'cd "$1" && "$2" "$3"' sh "$TMP" "$(pwd)/$GUIDEDBP" "$(pwd)/$CAT"
+check "bad random seed" expect 3 "random:x1: the seed" "$GUIDEDBP" -w random:x1 "$CAT"
+check "GUIDEDBP_WEIGHTS is the default" expect 3 "envweights.safetensors" \
+    env GUIDEDBP_WEIGHTS="$TMP/envweights.safetensors" "$GUIDEDBP" -o "$TMP/x.png" "$CAT"
+
+overwrite_refused() {
+    cp "$CAT" "$TMP/in.png"
+    expect 2 "would overwrite the input" "$GUIDEDBP" -w "$TINY" -o "$TMP/in.png" "$TMP/in.png" &&
+        cmp -s "$CAT" "$TMP/in.png"
+}
+check "output path equal to the input is refused, input untouched" overwrite_refused
+
+missing_dir() {
+    expect 4 "nodir/out.png: cannot create" "$GUIDEDBP" -w "$TINY" -o "$TMP/nodir/out.png" "$CAT" &&
+        [ ! -e "$TMP/nodir" ]
+}
+check "output directory missing: exit 4" missing_dir
+
+writes_png_and_npy() {
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/a.png" --npy "$CAT" >"$TMP/stdout" || return 1
+    [ "$(head -c 8 "$TMP/a.png" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ] ||
+        fail_with "a.png is not a PNG" || return 1
+    # 128-byte .npy header + 224*224*3 float32
+    [ "$(wc -c <"$TMP/a.npy")" -eq 602240 ] || fail_with "a.npy has the wrong size" || return 1
+    head -c 128 "$TMP/a.npy" | grep -q "'descr': '<f4', 'fortran_order': False, 'shape': (224, 224, 3)" ||
+        fail_with "a.npy header" || return 1
+    grep -q "^target: " "$TMP/stdout" && grep -q "^top-5:" "$TMP/stdout" &&
+        [ "$(grep -c '^  ' "$TMP/stdout")" -eq 5 ] && grep -q "^saliency: $TMP/a.png" "$TMP/stdout" ||
+        fail_with "stdout: $(cat "$TMP/stdout")"
+}
+check "writes the PNG and the .npy, prints target and top-5" writes_png_and_npy
+
+class_by_name() {
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/b.png" -c Tabby -k 0 "$CAT" >"$TMP/stdout" &&
+        grep -q "^target: 281 tabby " "$TMP/stdout" && ! grep -q "^top-" "$TMP/stdout"
+}
+check "--class by name, any case; --topk 0 prints no list" class_by_name
+check "--quiet prints nothing" sh -c '[ -z "$("$GUIDEDBP" -q -w "$1" -o "$2" "$3")" ]' sh \
+    "$TINY" "$TMP/q.png" "$CAT"
+check "grayscale PNG" sh -c '"$GUIDEDBP" -q -w "$1" -o "$2" "$3" && [ -s "$2" ]' sh \
+    "$TINY" "$TMP/g.png" "$GRAY"
+
+# Full-size AlexNet (random weights): the same bytes for 1 and 2 threads and
+# on a second run. Thread-count independence is by construction (parallel.h).
+identical_bytes() {
+    "$GUIDEDBP" -q -w random:0 -c 281 -t 1 --npy -o "$TMP/t1.png" "$CAT" &&
+        "$GUIDEDBP" -q -w random:0 -c 281 -t 2 --npy -o "$TMP/t2.png" "$CAT" &&
+        "$GUIDEDBP" -q -w random:0 -c 281 -t 2 --npy -o "$TMP/t3.png" "$CAT" &&
+        cmp "$TMP/t1.png" "$TMP/t2.png" && cmp "$TMP/t1.npy" "$TMP/t2.npy" &&
+        cmp "$TMP/t2.png" "$TMP/t3.png" && cmp "$TMP/t2.npy" "$TMP/t3.npy"
+}
+check "identical bytes for --threads 1 and 2, and run to run" identical_bytes
+
+leaves_no_temporaries() {
+    ! ls -a "$TMP" | grep -q '\.tmp\.' || fail_with "temporary files left: $(ls -a "$TMP")"
+}
+check "no temporary files left behind" leaves_no_temporaries
+
+summary

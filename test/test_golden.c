@@ -1,0 +1,227 @@
+/* Golden tests against PyTorch. scripts/make_fixtures.py ran torchvision's
+ * preprocessing and the guided-backprop hook recipe on the images and
+ * weights listed in test/fixtures/golden/manifest.json and saved what
+ * PyTorch computed; here the library recomputes everything and reports the
+ * errors it measures. A missing golden file is a failure.
+ *
+ * Tolerances: inputs from PNGs must match bit for bit (our Pillow resize is
+ * exact); a JPEG is decoded by stb_image here and by libjpeg in PIL, whose
+ * IDCTs differ by a few levels, so its cases get their own, looser bounds.
+ * The saliency PNG may differ by a level or two where a value sits on a
+ * rounding boundary; more than that must be rare. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <stb_image.h>
+
+#include "image.h"
+#include "net.h"
+#include "preprocess.h"
+#include "saliency.h"
+#include "test.h"
+
+#define MANIFEST "test/fixtures/golden/manifest.json"
+enum { S = PREPROCESS_SIZE, N_INPUT = 3 * S * S };
+
+/* Reads a little-endian float32 .npy of exactly `count` values. */
+static float *npy_load(const char *path, size_t count) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    unsigned char head[10];
+    float *data = NULL;
+    if (fread(head, 1, 10, f) == 10 && memcmp(head, "\x93NUMPY\x01\x00", 8) == 0) {
+        size_t hlen = head[8] | (size_t)head[9] << 8;
+        char dict[1024] = {0};
+        if (hlen < sizeof dict && fread(dict, 1, hlen, f) == hlen && strstr(dict, "'<f4'") &&
+            strstr(dict, "'fortran_order': False")) {
+            data = malloc(count * sizeof *data);
+            if (fread(data, sizeof *data, count, f) != count || fgetc(f) != EOF) {
+                free(data);
+                data = NULL;
+            }
+        }
+    }
+    fclose(f);
+    return data;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+static const char *str(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int is_jpeg(const char *path) { return strstr(path, ".jpg") || strstr(path, ".jpeg"); }
+
+static cJSON *manifest;
+
+static void test_manifest_is_present(void) {
+    char *text = slurp(MANIFEST);
+    CHECK_MSG(text != NULL, "%s is missing: run 'make fixtures'", MANIFEST);
+    manifest = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    CHECK_MSG(manifest != NULL, "%s does not parse", MANIFEST);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "inputs")) >= 3);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "cases")) >= 6);
+}
+
+static int preprocess_file(const char *path, float *out) {
+    Image img = {0};
+    Error e = {0};
+    int rc = image_load(path, &img, &e) || preprocess_imagenet(&img, out, NULL, &e);
+    if (rc) printf("  %s\n", e.msg);
+    image_free(&img);
+    return rc;
+}
+
+static void test_preprocessing_matches_torchvision(void) {
+    const cJSON *item;
+    float *ours = malloc(N_INPUT * sizeof(float));
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(manifest, "inputs")) {
+        const char *image = str(item, "image"), *input = str(item, "input");
+        float *ref = input ? npy_load(input, N_INPUT) : NULL;
+        CHECK_MSG(ref != NULL, "%s: cannot read", input ? input : "(no input path)");
+        if (!ref || !image) continue;
+        CHECK_MSG(preprocess_file(image, ours) == 0, "%s", image);
+        double worst = 0;
+        int differ = 0;
+        for (int i = 0; i < N_INPUT; i++) {
+            double d = fabs((double)ours[i] - ref[i]);
+            worst = d > worst ? d : worst;
+            differ += d != 0;
+        }
+        // One 8-bit level is 1/255/std, about 0.0175 after Normalize.
+        printf("  %-36s max |diff| %.3g (%.2f levels), %d of %d values differ\n", image, worst,
+               worst * 255 * 0.225, differ, N_INPUT);
+        if (is_jpeg(image))
+            CHECK_MSG(worst * 255 * 0.229 <= 12.5, "%s: decoders differ by more than 12 levels",
+                      image);
+        else
+            CHECK_MSG(differ == 0, "%s: preprocessing is not bit-exact", image);
+        free(ref);
+    }
+    free(ours);
+}
+
+/* Weights are loaded once per spec: random:0 takes a moment to draw. */
+typedef struct {
+    const char *spec;
+    Weights w;
+} CachedWeights;
+static CachedWeights cache[4];
+
+static const Weights *weights_for(const char *spec) {
+    for (int i = 0; i < 4; i++) {
+        if (cache[i].spec && strcmp(cache[i].spec, spec) == 0) return &cache[i].w;
+        if (!cache[i].spec) {
+            Error e;
+            if (weights_load(&cache[i].w, spec, &e) != 0) {
+                printf("  %s\n", e.msg);
+                return NULL;
+            }
+            cache[i].spec = spec;
+            return &cache[i].w;
+        }
+    }
+    return NULL;
+}
+
+static void test_guided_backprop_matches_pytorch(void) {
+    const cJSON *c;
+    float *map = malloc(N_INPUT * sizeof(float));
+    uint8_t *rgb = malloc(N_INPUT);
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases")) {
+        const char *name = str(c, "case"), *spec = str(c, "weights"), *image = str(c, "image");
+        const char *guide = str(c, "guide");
+        const cJSON *target_item = cJSON_GetObjectItem(c, "target");
+        CHECK_MSG(name && spec && image && guide && cJSON_IsNumber(target_item),
+                  "incomplete manifest entry");
+        if (!name || !spec || !image || !guide || !cJSON_IsNumber(target_item)) continue;
+        const Weights *w = weights_for(spec);
+        CHECK_MSG(w != NULL, "%s: weights %s", name, spec);
+        if (!w) continue;
+        Net net;
+        Error e;
+        CHECK_MSG(net_init(&net, w, S, S, 2, &e) == 0, "%s", e.msg);
+        int classes = net_classes(&net);
+        float *ref_logits = npy_load(str(c, "logits"), (size_t)classes);
+        float *ref_map = npy_load(str(c, "map"), N_INPUT);
+        int pw, ph, pc;
+        uint8_t *ref_png = stbi_load(str(c, "png"), &pw, &ph, &pc, 3);
+        CHECK_MSG(ref_logits && ref_map && ref_png && pw == S && ph == S,
+                  "%s: golden files missing or malformed", name);
+        if (ref_logits && ref_map && ref_png &&
+            preprocess_file(image, net_input(&net)) == 0) {
+            net_forward(&net);
+            const float *logits = net_logits(&net);
+            int argmax = 0;
+            double lerr = 0, lmax = 0;
+            for (int i = 0; i < classes; i++) {
+                argmax = logits[i] > logits[argmax] ? i : argmax;
+                lerr = fmax(lerr, fabs((double)logits[i] - ref_logits[i]));
+                lmax = fmax(lmax, fabs((double)ref_logits[i]));
+            }
+            int target = target_item->valueint;
+            if (cJSON_IsNull(cJSON_GetObjectItem(c, "class")))
+                CHECK_MSG(argmax == target, "%s: predicted %d, PyTorch %d", name, argmax, target);
+            net_backward(&net, target, strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES);
+            saliency_chw_to_hwc(map, net_input_grad(&net), S, S);
+            double merr = 0, mmax = 0;
+            for (int i = 0; i < N_INPUT; i++) {
+                merr = fmax(merr, fabs((double)map[i] - ref_map[i]));
+                mmax = fmax(mmax, fabs((double)ref_map[i]));
+            }
+            saliency_to_rgb8(rgb, map, S, S);
+            int dmax = 0, over2 = 0, differ = 0;
+            for (int i = 0; i < N_INPUT; i++) {
+                int d = abs((int)rgb[i] - (int)ref_png[i]);
+                dmax = d > dmax ? d : dmax;
+                differ += d > 0;
+                over2 += d > 2;
+            }
+            printf("  %-28s logits %.2e  map %.2e  png max %d, %d values differ, %d by >2\n", name,
+                   lerr / lmax, merr / mmax, dmax, differ, over2);
+            // PNG inputs: float rounding only. JPEG: decoder differences.
+            double map_tol = is_jpeg(image) ? 0.5 : 1e-4, logit_tol = is_jpeg(image) ? 5e-2 : 1e-5;
+            double over2_tol = is_jpeg(image) ? 0.2 : 1e-4;
+            CHECK_MSG(lerr / lmax <= logit_tol, "%s: logits differ by %.3g of their max", name,
+                      lerr / lmax);
+            CHECK_MSG(merr / mmax <= map_tol, "%s: map differs by %.3g of its max", name,
+                      merr / mmax);
+            CHECK_MSG(over2 <= over2_tol * N_INPUT, "%s: %d PNG values differ by more than 2",
+                      name, over2);
+        }
+        free(ref_logits);
+        free(ref_map);
+        stbi_image_free(ref_png);
+        net_free(&net);
+    }
+    free(map);
+    free(rgb);
+}
+
+int main(void) {
+    RUN(test_manifest_is_present);
+    if (manifest) {
+        RUN(test_preprocessing_matches_torchvision);
+        RUN(test_guided_backprop_matches_pytorch);
+    }
+    cJSON_Delete(manifest);
+    for (int i = 0; i < 4; i++) weights_free(&cache[i].w);
+    return test_summary();
+}

@@ -1,0 +1,231 @@
+/* The whole network: its plain backward pass against central finite
+ * differences (away from kinks: a trial counts only if no ReLU or max-pool
+ * decision changes between the two probes, where the network is exactly
+ * linear), the guided rule against its definition on the last ReLU, and
+ * bitwise independence from the thread count on full-size AlexNet. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+#include "relu.h"
+#include "test.h"
+
+static uint64_t rng_state = 7;
+static float frand(void) { // uniform in [-1, 1)
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (float)((double)(z >> 40) * 0x1p-24 * 2.0 - 1.0);
+}
+
+/* A narrow AlexNet-shaped model with weights scaled to keep activations
+ * of order one (He-like), so finite differences are well conditioned. */
+typedef struct {
+    Weights w;
+    float *storage;
+} SmallModel;
+
+static void small_model_init(SmallModel *m) {
+    static const int conv_c[ALEXNET_CONVS] = {4, 6, 8, 6, 5}, fc_out[ALEXNET_FCS] = {7, 9, 10};
+    size_t total = 0;
+    int in_c = 3;
+    for (int i = 0; i < ALEXNET_CONVS; i++) {
+        total += (size_t)conv_c[i] * (in_c * alexnet_conv_k[i] * alexnet_conv_k[i] + 1);
+        in_c = conv_c[i];
+    }
+    int in = in_c * 36;
+    for (int i = 0; i < ALEXNET_FCS; i++) total += (size_t)fc_out[i] * (in + 1), in = fc_out[i];
+    memset(m, 0, sizeof *m);
+    float *p = m->storage = malloc(total * sizeof(float));
+    in_c = 3;
+    for (int i = 0; i < ALEXNET_CONVS; i++) {
+        int fan_in = in_c * alexnet_conv_k[i] * alexnet_conv_k[i];
+        float scale = sqrtf(6.0f / fan_in);
+        m->w.conv_c[i] = conv_c[i];
+        m->w.conv_w[i] = p;
+        for (int j = 0; j < conv_c[i] * fan_in; j++) *p++ = scale * frand();
+        m->w.conv_b[i] = p;
+        for (int j = 0; j < conv_c[i]; j++) *p++ = 0.1f * frand();
+        in_c = conv_c[i];
+    }
+    in = in_c * 36;
+    for (int i = 0; i < ALEXNET_FCS; i++) {
+        float scale = sqrtf(6.0f / in);
+        m->w.fc_out[i] = fc_out[i];
+        m->w.fc_w[i] = p;
+        for (int j = 0; j < fc_out[i] * in; j++) *p++ = scale * frand();
+        m->w.fc_b[i] = p;
+        for (int j = 0; j < fc_out[i]; j++) *p++ = 0.1f * frand();
+        in = fc_out[i];
+    }
+}
+
+/* Every piecewise decision of the last forward pass, packed: ReLU signs
+ * and max-pool choices. */
+static size_t decisions(const Net *net, int32_t *out) {
+    size_t n = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const Layer *l = &net->layers[i];
+        size_t size = (size_t)l->out_c * l->out_h * l->out_w;
+        if (l->kind == LAYER_RELU)
+            for (size_t j = 0; j < size; j++) out[n++] = net->act[i + 1][j] > 0.0f;
+        if (l->kind == LAYER_MAXPOOL)
+            for (size_t j = 0; j < size; j++) out[n++] = net->argmax[i][j];
+    }
+    return n;
+}
+
+static void test_plain_backward_matches_finite_differences(void) {
+    SmallModel m;
+    small_model_init(&m);
+    Net net;
+    Error e;
+    const int H = 67, W = 71; // pools down to 1x1, so AdaptiveAvgPool upsamples to 6x6
+    CHECK_MSG(net_init(&net, &m.w, H, W, 2, &e) == 0, "%s", e.msg);
+    size_t n = (size_t)3 * H * W;
+    float *x = malloc(n * 4), *v = malloc(n * 4), *grad = malloc(n * 4);
+    int32_t *d0 = malloc(sizeof(int32_t) * 200000), *d1 = malloc(sizeof(int32_t) * 200000);
+    for (size_t i = 0; i < n; i++) x[i] = frand();
+    int valid = 0, trials = 0, valid_dense = 0;
+    double worst = 0;
+    for (int target = 0; target < 10; target += 3) {
+        memcpy(net_input(&net), x, n * 4);
+        net_forward(&net);
+        size_t nd = decisions(&net, d0);
+        net_backward(&net, target, GUIDE_NONE);
+        memcpy(grad, net_input_grad(&net), n * 4);
+        for (int t = 0; t < 16; t++, trials++) {
+            // Half the trials probe one pixel, half a random direction over
+            // a 6x6 patch of all three channels. The network is linear
+            // between kinks, so the steps are as large as the kinks allow:
+            // large steps keep the logits' float rounding small beside them.
+            memset(v, 0, n * 4);
+            float h;
+            if (t % 2) {
+                int y0 = (int)((frand() + 1.0f) * 0.5f * (H - 6)), x0 = (int)((frand() + 1.0f) * 0.5f * (W - 6));
+                for (int c = 0; c < 3; c++)
+                    for (int y = y0; y < y0 + 6; y++)
+                        for (int xx = x0; xx < x0 + 6; xx++) v[((size_t)c * H + y) * W + xx] = frand();
+                h = 2e-2f;
+            } else {
+                v[(size_t)((frand() + 1.0f) * 0.5f * (float)(n - 1))] = 1.0f;
+                h = 2.5e-1f;
+            }
+            double f[2];
+            int same = 1;
+            for (int s = 0; s < 2; s++) {
+                float *in = net_input(&net);
+                for (size_t i = 0; i < n; i++) in[i] = x[i] + (s ? -h : h) * v[i];
+                net_forward(&net);
+                f[s] = net_logits(&net)[target];
+                same &= decisions(&net, d1) == nd && memcmp(d0, d1, nd * sizeof(int32_t)) == 0;
+            }
+            if (!same) continue; // a kink between the probes: no derivative to compare
+            valid++;
+            valid_dense += t % 2;
+            double fd = (f[0] - f[1]) / (2.0 * h), an = 0, scale = 0;
+            for (size_t i = 0; i < n; i++) an += (double)grad[i] * v[i];
+            for (size_t i = 0; i < n; i++) scale += fabs((double)grad[i] * v[i]);
+            // Allowed: 1e-3 of the terms' magnitude, plus the logits' float
+            // rounding through the layers (taken as 16 ulps of |f|) magnified by 1/(2h).
+            double rounding = 16.0 * 0x1p-23 * fmax(fabs(f[0]), fabs(f[1])) / (2.0 * h);
+            double err = fabs(fd - an) / (1e-3 * scale + rounding);
+            worst = err > worst ? err : worst;
+            CHECK_MSG(err <= 1.0, "target %d trial %d: finite difference %.6g, backward %.6g",
+                      target, t, fd, an);
+        }
+    }
+    printf("  finite differences: %d of %d trials away from kinks, worst error %.2f of allowed\n",
+           valid, trials, worst);
+    CHECK_MSG(valid >= 16 && valid_dense >= 4, "only %d of %d trials (%d dense) were away from kinks",
+              valid, trials, valid_dense);
+    free(x), free(v), free(grad), free(d0), free(d1);
+    net_free(&net);
+    free(m.storage);
+}
+
+/* Guided and plain backward agree where they must and differ as defined:
+ * at the classifier's last ReLU, GUIDE_ALL zeroes the negative gradients
+ * that GUIDE_FEATURES passes on. */
+static void test_guide_scopes_apply_the_rule_where_asked(void) {
+    SmallModel m;
+    small_model_init(&m);
+    Net net;
+    Error e;
+    CHECK_MSG(net_init(&net, &m.w, 67, 67, 1, &e) == 0, "%s", e.msg);
+    size_t n = (size_t)3 * 67 * 67;
+    for (size_t i = 0; i < n; i++) net_input(&net)[i] = frand();
+    net_forward(&net);
+    int last_relu = net.n_layers - 2; // classifier.5
+    CHECK(net.layers[last_relu].kind == LAYER_RELU && !net.layers[last_relu].in_features);
+    size_t width = (size_t)net.layers[last_relu].out_c;
+    float *expect = malloc(width * 4);
+    int negatives = 0;
+    for (GuideScope s = GUIDE_NONE; s <= GUIDE_ALL; s++) {
+        net_backward(&net, 3, s);
+        relu_backward(expect, net.grad[last_relu + 1], net.act[last_relu + 1], width,
+                      s == GUIDE_ALL ? RELU_GUIDED : RELU_PLAIN);
+        CHECK_MSG(memcmp(expect, net.grad[last_relu], width * 4) == 0, "scope %d", s);
+        for (size_t i = 0; s == GUIDE_FEATURES && i < width; i++)
+            negatives += net.grad[last_relu][i] < 0;
+        // Every guided ReLU passes no negative gradient.
+        for (int l = 0; s != GUIDE_NONE && l < net.n_layers; l++) {
+            if (net.layers[l].kind != LAYER_RELU) continue;
+            if (s == GUIDE_FEATURES && !net.layers[l].in_features) continue;
+            size_t size = (size_t)net.layers[l].out_c * net.layers[l].out_h * net.layers[l].out_w;
+            int neg = 0;
+            for (size_t i = 0; i < size; i++) neg += net.grad[l][i] < 0;
+            CHECK_MSG(neg == 0, "scope %d: %s passed %d negative gradients", s,
+                      net.layers[l].name, neg);
+        }
+    }
+    CHECK_MSG(negatives > 0, "the test needs a negative gradient at classifier.5");
+    free(expect);
+    net_free(&net);
+    free(m.storage);
+}
+
+static void test_full_alexnet_is_bitwise_independent_of_threads(void) {
+    Weights w;
+    Error e;
+    CHECK_MSG(weights_load(&w, "random:3", &e) == 0, "%s", e.msg);
+    Net a, b;
+    CHECK(net_init(&a, &w, 224, 224, 1, &e) == 0);
+    CHECK(net_init(&b, &w, 224, 224, 3, &e) == 0);
+    size_t n = (size_t)3 * 224 * 224;
+    for (size_t i = 0; i < n; i++) net_input(&a)[i] = net_input(&b)[i] = 2.0f * frand();
+    net_forward(&a);
+    net_forward(&b);
+    CHECK(memcmp(net_logits(&a), net_logits(&b), sizeof(float) * 1000) == 0);
+    net_backward(&a, 281, GUIDE_FEATURES);
+    net_backward(&b, 281, GUIDE_FEATURES);
+    CHECK(memcmp(net_input_grad(&a), net_input_grad(&b), n * 4) == 0);
+    float any = 0;
+    for (size_t i = 0; i < n; i++) any = fmaxf(any, fabsf(net_input_grad(&a)[i]));
+    CHECK_MSG(any > 0, "the map is all zeros");
+    net_free(&a);
+    net_free(&b);
+    weights_free(&w);
+}
+
+static void test_too_small_input_is_refused(void) {
+    SmallModel m;
+    small_model_init(&m);
+    Net net;
+    Error e;
+    CHECK(net_init(&net, &m.w, 20, 20, 1, &e) != 0);
+    CHECK_MSG(strstr(e.msg, "too small") != NULL, "%s", e.msg);
+    net_free(&net);
+    free(m.storage);
+}
+
+int main(void) {
+    RUN(test_plain_backward_matches_finite_differences);
+    RUN(test_guide_scopes_apply_the_rule_where_asked);
+    RUN(test_full_alexnet_is_bitwise_independent_of_threads);
+    RUN(test_too_small_input_is_refused);
+    return test_summary();
+}
