@@ -227,8 +227,9 @@ def random_check_json(seed, tensors):
     significant digits (they round-trip exactly), sums as float64 repr."""
     lines = ["{",
              f'  "seed": {seed},',
-             '  "generator": "splitmix64 at counter i+1 over all tensors in state_dict order; '
-             'value = float32((2*((z>>40)*2^-24)-1) / sqrt(fan_in))",',
+             '  "generator": "z = splitmix64 at counter i+1, i over all values of all tensors in '
+             'state_dict order; u = (z >> 40) * 2^-24; value = float32((2*u - 1) * (1.0 / '
+             'sqrt(fan_in))), arithmetic in float64",',
              '  "sum": "math.fsum of the float32 values, in float64",',
              '  "tensors": [']
     entries = []

@@ -1,6 +1,7 @@
 #include "image.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ static const char *sniff(const unsigned char *d, size_t n) {
     return NULL;
 }
 
-int image_load(const char *path, Image *img, Error *e) {
+int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
     memset(img, 0, sizeof *img);
     unsigned char *data = NULL;
     size_t size = 0;
@@ -64,11 +65,11 @@ int image_load(const char *path, Image *img, Error *e) {
         return error_set(e, "%s: corrupt %s header (%s)", path, format, stbi_failure_reason());
     }
     if (w < 1 || h < 1 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
-        (long long)w * h > IMAGE_MAX_PIXELS) {
+        (int64_t)w * h > max_pixels) {
         free(data);
         return error_set(e, "%s: %s of %dx%d pixels is outside the limits (at most %d a side, "
-                         "%d megapixels)", path, format, w, h, IMAGE_MAX_SIDE,
-                         IMAGE_MAX_PIXELS >> 20);
+                         "%" PRId64 " pixels in all; see --max-pixels)", path, format, w, h,
+                         IMAGE_MAX_SIDE, max_pixels);
     }
     // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG and
     // JPEG colour type, and 8-bit output keeps the high byte of 16-bit data.

@@ -20,7 +20,8 @@ typedef struct {
 } Image;
 
 /* Limits checked against the file's header before anything is decoded, so
- * a small file that claims a huge image is refused without allocating. */
+ * a small file that claims a huge image is refused without allocating.
+ * IMAGE_MAX_PIXELS is the default of image_load's max_pixels. */
 enum {
     IMAGE_MAX_FILE_BYTES = 256 << 20,
     IMAGE_MAX_SIDE = 16384,
@@ -29,8 +30,9 @@ enum {
 
 /* Decodes a PNG or JPEG (recognised by its first bytes, not its name) to
  * RGB the way PIL's convert('RGB') sees it: grey replicated, alpha dropped
- * without compositing, 16-bit samples reduced to their high byte. */
-int image_load(const char *path, Image *img, Error *e);
+ * without compositing, 16-bit samples reduced to their high byte. Images
+ * above IMAGE_MAX_SIDE a side or max_pixels in all are refused. */
+int image_load(const char *path, int64_t max_pixels, Image *img, Error *e);
 
 /* Releases the pixels and zeroes the struct; NULL and zeroed images are fine. */
 void image_free(Image *img);

@@ -237,7 +237,7 @@ static int run(const Options *o) {
         goto done;
     }
     const int size = PREPROCESS_SIZE;
-    if (net_init(&net, &weights, size, size, o->threads ? o->threads : parallel_cpus(), &err) !=
+    if (net_init(&net, &weights, size, size, 1, o->threads ? o->threads : parallel_cpus(), &err) !=
         0) {
         fprintf(stderr, "guidedbp: %s\n", err.msg);
         status = EXIT_IO;
@@ -249,20 +249,20 @@ static int run(const Options *o) {
         goto done;
     }
     if (image_load(o->image, &img, &err) != 0 ||
-        preprocess_imagenet(&img, net_input(&net), NULL, &err) != 0) {
+        preprocess_imagenet(&img, net_input(&net, 0), NULL, &err) != 0) {
         fprintf(stderr, "guidedbp: %s\n", err.msg);
         status = EXIT_INPUT;
         goto done;
     }
 
-    net_forward(&net);
-    const float *logits = net_logits(&net);
+    net_forward(&net, 1);
+    const float *logits = net_logits(&net, 0);
     if (target < 0) {
         target = 0;
         for (int i = 1; i < classes; i++)
             if (logits[i] > logits[target]) target = i;
     }
-    net_backward(&net, target, o->guide);
+    net_backward(&net, 1, &target, o->guide);
 
     size_t n = (size_t)size * size * 3;
     if (!(map = malloc(n * sizeof *map)) || !(rgb = malloc(n))) {
@@ -270,7 +270,7 @@ static int run(const Options *o) {
         status = EXIT_IO;
         goto done;
     }
-    saliency_chw_to_hwc(map, net_input_grad(&net), size, size);
+    saliency_chw_to_hwc(map, net_input_grad(&net, 0), size, size);
     if (saliency_to_rgb8(rgb, map, size, size) && !o->quiet)
         fprintf(stderr, "guidedbp: %s: the map is flat (zero standard deviation); "
                         "wrote a mid-grey image\n", o->image);

@@ -80,8 +80,10 @@ static int build(Net *net, const Weights *wt, int height, int width, Error *e) {
     return 0;
 }
 
-int net_init(Net *net, const Weights *w, int height, int width, int threads, Error *e) {
+int net_init(Net *net, const Weights *w, int height, int width, int batch, int threads,
+             Error *e) {
     memset(net, 0, sizeof *net);
+    net->batch = batch < 1 ? 1 : batch;
     net->threads = threads < 1 ? 1 : threads;
     // OpenBLAS's threading is a process-wide setting; ours replaces it.
     openblas_set_num_threads(1);
@@ -89,32 +91,31 @@ int net_init(Net *net, const Weights *w, int height, int width, int threads, Err
 
     // One arena: activations and gradients for every layer boundary, the
     // max-pool choices and the im2col scratch, each 64-byte aligned.
-    size_t floats[NET_MAX_LAYERS + 1], total = 0, col = 0, pools = 0;
-    floats[0] = (size_t)3 * height * width;
-    for (int i = 0; i < net->n_layers; i++) {
-        const Layer *l = &net->layers[i];
-        floats[i + 1] = layer_out_size(l);
-        if (l->kind == LAYER_CONV && conv_col_size(&l->conv) > col) col = conv_col_size(&l->conv);
-        if (l->kind == LAYER_MAXPOOL) pools += layer_out_size(l);
-    }
     const size_t align = 16; // floats: 64 bytes
 #define ROUND(n) (((n) + align - 1) / align * align)
-    for (int i = 0; i <= net->n_layers; i++) total += 2 * ROUND(floats[i]);
-    total += ROUND(col) + ROUND(pools) + align * net->n_layers;
+    size_t total = 0, col = 0, b = (size_t)net->batch;
+    net->size[0] = (size_t)3 * height * width;
+    for (int i = 0; i < net->n_layers; i++) {
+        const Layer *l = &net->layers[i];
+        net->size[i + 1] = layer_out_size(l);
+        if (l->kind == LAYER_CONV && conv_col_size(&l->conv) > col) col = conv_col_size(&l->conv);
+        if (l->kind == LAYER_MAXPOOL) total += ROUND(b * layer_out_size(l));
+    }
+    for (int i = 0; i <= net->n_layers; i++) total += 2 * ROUND(b * net->size[i]);
+    total += ROUND(col);
     if (!(net->arena = aligned_alloc(64, total * sizeof(float))))
         return error_set(e, "network: out of memory for %zu MB of activations",
                          total * sizeof(float) >> 20);
     float *p = net->arena;
     for (int i = 0; i <= net->n_layers; i++) {
-        net->act[i] = p, p += ROUND(floats[i]);
-        net->grad[i] = p, p += ROUND(floats[i]);
+        net->act[i] = p, p += ROUND(b * net->size[i]);
+        net->grad[i] = p, p += ROUND(b * net->size[i]);
     }
     net->col = p, p += ROUND(col);
-    int32_t *q = (int32_t *)p; // int32 and float share size and alignment
     for (int i = 0; i < net->n_layers; i++) {
         if (net->layers[i].kind != LAYER_MAXPOOL) continue;
-        net->argmax[i] = q;
-        q += ROUND(layer_out_size(&net->layers[i]));
+        net->argmax[i] = (int32_t *)p; // int32 and float share size and alignment
+        p += ROUND(b * net->size[i + 1]);
     }
 #undef ROUND
     return 0;
@@ -126,27 +127,41 @@ void net_free(Net *net) {
     memset(net, 0, sizeof *net);
 }
 
-float *net_input(Net *net) { return net->act[0]; }
-const float *net_logits(const Net *net) { return net->act[net->n_layers]; }
+float *net_input(Net *net, int b) { return net->act[0] + (size_t)b * net->size[0]; }
+const float *net_logits(const Net *net, int b) {
+    return net->act[net->n_layers] + (size_t)b * net->size[net->n_layers];
+}
 int net_classes(const Net *net) { return net->layers[net->n_layers - 1].out_c; }
-const float *net_input_grad(const Net *net) { return net->grad[0]; }
+const float *net_input_grad(const Net *net, int b) {
+    return net->grad[0] + (size_t)b * net->size[0];
+}
 
-void net_forward(Net *net) {
+void net_forward(Net *net, int n) {
     for (int i = 0; i < net->n_layers; i++) {
         const Layer *l = &net->layers[i];
-        const float *x = net->act[i];
-        float *y = net->act[i + 1];
-        switch (l->kind) {
-        case LAYER_CONV: conv2d_forward(y, x, l->w, l->b, &l->conv, net->col, net->threads); break;
-        case LAYER_RELU: relu_forward(y, x, layer_out_size(l)); break;
-        case LAYER_MAXPOOL:
-            maxpool_forward(y, net->argmax[i], x, l->in_c, l->in_h, l->in_w, l->k, l->stride,
-                            l->out_h, l->out_w);
-            break;
-        case LAYER_AVGPOOL:
-            avgpool_adaptive_forward(y, x, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
-            break;
-        case LAYER_LINEAR: linear_forward(y, x, l->w, l->b, l->in_c, l->out_c); break;
+        size_t in = net->size[i], out = net->size[i + 1];
+        if (l->kind == LAYER_LINEAR) {
+            linear_forward(net->act[i + 1], net->act[i], l->w, l->b, l->in_c, l->out_c, n,
+                           net->threads);
+            continue;
+        }
+        for (int b = 0; b < n; b++) {
+            const float *x = net->act[i] + b * in;
+            float *y = net->act[i + 1] + b * out;
+            switch (l->kind) {
+            case LAYER_CONV:
+                conv2d_forward(y, x, l->w, l->b, &l->conv, net->col, net->threads);
+                break;
+            case LAYER_RELU: relu_forward(y, x, out); break;
+            case LAYER_MAXPOOL:
+                maxpool_forward(y, net->argmax[i] + b * out, x, l->in_c, l->in_h, l->in_w, l->k,
+                                l->stride, l->out_h, l->out_w);
+                break;
+            case LAYER_AVGPOOL:
+                avgpool_adaptive_forward(y, x, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
+                break;
+            case LAYER_LINEAR: break;
+            }
         }
     }
 }
@@ -156,28 +171,37 @@ static ReluRule rule_for(const Layer *l, GuideScope scope) {
     return RELU_PLAIN;
 }
 
-void net_backward(Net *net, int target, GuideScope scope) {
-    int n = net->n_layers;
-    float *seed = net->grad[n];
-    memset(seed, 0, sizeof(float) * layer_out_size(&net->layers[n - 1]));
-    seed[target] = 1.0f;
-    for (int i = n - 1; i >= 0; i--) {
+void net_backward(Net *net, int n, const int *targets, GuideScope scope) {
+    int last = net->n_layers;
+    memset(net->grad[last], 0, sizeof(float) * n * net->size[last]);
+    for (int b = 0; b < n; b++) net->grad[last][b * net->size[last] + targets[b]] = 1.0f;
+    for (int i = last - 1; i >= 0; i--) {
         const Layer *l = &net->layers[i];
-        float *dx = net->grad[i];
-        const float *dy = net->grad[i + 1];
-        switch (l->kind) {
-        case LAYER_CONV: conv2d_backward_input(dx, dy, l->w, &l->conv, net->col, net->threads); break;
-        case LAYER_RELU:
-            relu_backward(dx, dy, net->act[i + 1], layer_out_size(l), rule_for(l, scope));
-            break;
-        case LAYER_MAXPOOL:
-            maxpool_backward(dx, dy, net->argmax[i], l->in_c, l->in_h, l->in_w, l->out_h,
-                             l->out_w);
-            break;
-        case LAYER_AVGPOOL:
-            avgpool_adaptive_backward(dx, dy, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
-            break;
-        case LAYER_LINEAR: linear_backward_input(dx, dy, l->w, l->in_c, l->out_c); break;
+        size_t in = net->size[i], out = net->size[i + 1];
+        if (l->kind == LAYER_LINEAR) {
+            linear_backward_input(net->grad[i], net->grad[i + 1], l->w, l->in_c, l->out_c, n,
+                                  net->threads);
+            continue;
+        }
+        for (int b = 0; b < n; b++) {
+            float *dx = net->grad[i] + b * in;
+            const float *dy = net->grad[i + 1] + b * out;
+            switch (l->kind) {
+            case LAYER_CONV:
+                conv2d_backward_input(dx, dy, l->w, &l->conv, net->col, net->threads);
+                break;
+            case LAYER_RELU:
+                relu_backward(dx, dy, net->act[i + 1] + b * out, out, rule_for(l, scope));
+                break;
+            case LAYER_MAXPOOL:
+                maxpool_backward(dx, dy, net->argmax[i] + b * out, l->in_c, l->in_h, l->in_w,
+                                 l->out_h, l->out_w);
+                break;
+            case LAYER_AVGPOOL:
+                avgpool_adaptive_backward(dx, dy, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
+                break;
+            case LAYER_LINEAR: break;
+            }
         }
     }
 }

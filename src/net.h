@@ -3,21 +3,22 @@
  *
  * The table follows torchvision's module names (features.0 ... classifier.6;
  * Dropout is the identity in eval mode and has no entry). Activations and
- * gradients are kept for every layer, one image, NCHW float32:
- *   act[0] is the input (3, H, W); act[i + 1] is the output of layer i;
- *   grad[i] has act[i]'s shape and holds d(score)/d(act[i]) after a backward.
+ * gradients are kept for every layer, for up to `batch` images, NCHW float32:
+ *   act[0] is the input (batch, 3, H, W); act[i + 1] is the output of layer
+ *   i; grad[i] has act[i]'s shape and holds d(score)/d(act[i]) after a backward.
  *
  *     Net net = {0};
- *     if (net_init(&net, &weights, 224, 224, threads, &err) != 0) ...;  // allocates
- *     memcpy(net_input(&net), image, ...);
- *     net_forward(&net);                       // net_logits(&net)
- *     net_backward(&net, target, GUIDE_FEATURES);   // net_input_grad(&net)
+ *     if (net_init(&net, &weights, 224, 224, batch, threads, &err) != 0) ...;
+ *     memcpy(net_input(&net, b), image_b, ...);          // for b < n
+ *     net_forward(&net, n);                              // net_logits(&net, b)
+ *     net_backward(&net, n, targets, GUIDE_FEATURES);    // net_input_grad(&net, b)
  *     net_free(&net);
  *
- * Net borrows the weights: they must outlive it. A Net is one image's
- * workspace. Its convolutions use up to `threads` threads, with bitwise the
- * same results for any count; net_init makes OpenBLAS single-threaded for
- * that reason (see parallel.h).
+ * Net borrows the weights: they must outlive it. Every image gets the same
+ * bits whatever the batch size and the thread count: convolutions run image
+ * by image in fixed GEMM tiles, the linear layers use a fixed summation
+ * order (see parallel.h, linear.h); net_init makes OpenBLAS single-threaded
+ * for that reason. The linear layers read their weights once per batch.
  */
 #ifndef GUIDEDBP_NET_H
 #define GUIDEDBP_NET_H
@@ -51,23 +52,25 @@ enum { NET_MAX_LAYERS = 24 };
 typedef struct {
     Layer layers[NET_MAX_LAYERS];
     int n_layers;
-    float *act[NET_MAX_LAYERS + 1];
-    float *grad[NET_MAX_LAYERS + 1];
-    int32_t *argmax[NET_MAX_LAYERS]; // max-pool choices, (out_c, out_h, out_w)
-    float *col;                      // im2col scratch
+    int batch, threads;
+    float *act[NET_MAX_LAYERS + 1];  // (batch, ...)
+    float *grad[NET_MAX_LAYERS + 1]; // (batch, ...)
+    size_t size[NET_MAX_LAYERS + 1]; // floats per image of act[i]
+    int32_t *argmax[NET_MAX_LAYERS]; // max-pool choices, (batch, out_c, out_h, out_w)
+    float *col;                      // im2col scratch, one image
     void *arena;                     // the one allocation behind all of the above
-    int threads;
 } Net;
 
-int net_init(Net *net, const Weights *w, int height, int width, int threads, Error *e);
+int net_init(Net *net, const Weights *w, int height, int width, int batch, int threads, Error *e);
 void net_free(Net *net);
 
-float *net_input(Net *net);            // (3, height, width)
-const float *net_logits(const Net *net);
+float *net_input(Net *net, int b);                // (3, height, width) of image b
+const float *net_logits(const Net *net, int b);   // (classes)
 int net_classes(const Net *net);
-void net_forward(Net *net);
-/* Back from a one-hot at logit `target` (pre-softmax) to the input. */
-void net_backward(Net *net, int target, GuideScope scope);
-const float *net_input_grad(const Net *net); // (3, height, width)
+/* Runs the first n images of the batch. */
+void net_forward(Net *net, int n);
+/* Back from a one-hot at logit targets[b] (pre-softmax) to each input. */
+void net_backward(Net *net, int n, const int *targets, GuideScope scope);
+const float *net_input_grad(const Net *net, int b); // (3, height, width)
 
 #endif

@@ -83,7 +83,7 @@ static void test_manifest_is_present(void) {
 static int preprocess_file(const char *path, float *out) {
     Image img = {0};
     Error e = {0};
-    int rc = image_load(path, &img, &e) || preprocess_imagenet(&img, out, NULL, &e);
+    int rc = image_load(path, IMAGE_MAX_PIXELS, &img, &e) || preprocess_imagenet(&img, out, NULL, &e);
     if (rc) printf("  %s\n", e.msg);
     image_free(&img);
     return rc;
@@ -109,7 +109,7 @@ static void test_preprocessing_matches_torchvision(void) {
         printf("  %-36s max |diff| %.3g (%.2f levels), %d of %d values differ\n", image, worst,
                worst * 255 * 0.225, differ, N_INPUT);
         if (is_jpeg(image))
-            CHECK_MSG(worst * 255 * 0.229 <= 12.5, "%s: decoders differ by more than 12 levels",
+            CHECK_MSG(worst * 255 * 0.229 <= 4.5, "%s: decoders differ by more than 4 levels",
                       image);
         else
             CHECK_MSG(differ == 0, "%s: preprocessing is not bit-exact", image);
@@ -157,7 +157,7 @@ static void test_guided_backprop_matches_pytorch(void) {
         if (!w) continue;
         Net net;
         Error e;
-        CHECK_MSG(net_init(&net, w, S, S, 2, &e) == 0, "%s", e.msg);
+        CHECK_MSG(net_init(&net, w, S, S, 1, 2, &e) == 0, "%s", e.msg);
         int classes = net_classes(&net);
         float *ref_logits = npy_load(str(c, "logits"), (size_t)classes);
         float *ref_map = npy_load(str(c, "map"), N_INPUT);
@@ -166,9 +166,9 @@ static void test_guided_backprop_matches_pytorch(void) {
         CHECK_MSG(ref_logits && ref_map && ref_png && pw == S && ph == S,
                   "%s: golden files missing or malformed", name);
         if (ref_logits && ref_map && ref_png &&
-            preprocess_file(image, net_input(&net)) == 0) {
-            net_forward(&net);
-            const float *logits = net_logits(&net);
+            preprocess_file(image, net_input(&net, 0)) == 0) {
+            net_forward(&net, 1);
+            const float *logits = net_logits(&net, 0);
             int argmax = 0;
             double lerr = 0, lmax = 0;
             for (int i = 0; i < classes; i++) {
@@ -179,8 +179,8 @@ static void test_guided_backprop_matches_pytorch(void) {
             int target = target_item->valueint;
             if (cJSON_IsNull(cJSON_GetObjectItem(c, "class")))
                 CHECK_MSG(argmax == target, "%s: predicted %d, PyTorch %d", name, argmax, target);
-            net_backward(&net, target, strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES);
-            saliency_chw_to_hwc(map, net_input_grad(&net), S, S);
+            net_backward(&net, 1, &target, strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES);
+            saliency_chw_to_hwc(map, net_input_grad(&net, 0), S, S);
             double merr = 0, mmax = 0;
             for (int i = 0; i < N_INPUT; i++) {
                 merr = fmax(merr, fabs((double)map[i] - ref_map[i]));
@@ -197,7 +197,10 @@ static void test_guided_backprop_matches_pytorch(void) {
             printf("  %-28s logits %.2e  map %.2e  png max %d, %d values differ, %d by >2\n", name,
                    lerr / lmax, merr / mmax, dmax, differ, over2);
             // PNG inputs: float rounding only. JPEG: decoder differences.
-            double map_tol = is_jpeg(image) ? 0.5 : 1e-4, logit_tol = is_jpeg(image) ? 5e-2 : 1e-5;
+            // (Measured: PNG maps agree to about 3e-7 of their max, JPEG maps
+            // to about 0.15: stb and libjpeg differ by up to 2 levels in 7%
+            // of the input values, and guided maps amplify such changes.)
+            double map_tol = is_jpeg(image) ? 0.3 : 1e-5, logit_tol = is_jpeg(image) ? 1e-3 : 1e-5;
             double over2_tol = is_jpeg(image) ? 0.2 : 1e-4;
             CHECK_MSG(lerr / lmax <= logit_tol, "%s: logits differ by %.3g of their max", name,
                       lerr / lmax);

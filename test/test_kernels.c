@@ -267,12 +267,31 @@ static void test_linear_matches_naive(void) {
             ref[o] = s;
             for (int i = 0; i < in; i++) dref[i] += (double)w[(size_t)o * in + i] * dy[o];
         }
-        linear_forward(y, x, w, b, in, out);
-        linear_backward_input(dx, dy, w, in, out);
+        linear_forward(y, x, w, b, in, out, 1, 1);
+        linear_backward_input(dx, dy, w, in, out, 1, 1);
         double e1 = rel_err(y, ref, out), e2 = rel_err(dx, dref, in);
         CHECK_MSG(e1 < 1e-5 && e2 < 1e-5, "%dx%d: forward %.3g backward %.3g", out, in, e1, e2);
         free(x), free(w), free(b), free(y), free(dy), free(dx), free(ref), free(dref);
     }
+}
+
+/* Each image of a batch gets the bits it gets alone, on any thread count. */
+static void test_linear_batch_and_threads_do_not_change_bits(void) {
+    int in = 3000, out = 300, batch = 3;
+    float *x = randn_buf((size_t)in * batch), *w = randn_buf((size_t)in * out), *b = randn_buf(out);
+    float *dy = randn_buf((size_t)out * batch);
+    float *y = malloc(sizeof(float) * out * batch), *y1 = malloc(sizeof(float) * out);
+    float *dx = malloc(sizeof(float) * in * batch), *dx1 = malloc(sizeof(float) * in);
+    for (int i = 0; i < out * batch; i += 3) dy[i] = 0.0f;
+    linear_forward(y, x, w, b, in, out, batch, 3);
+    linear_backward_input(dx, dy, w, in, out, batch, 3);
+    for (int k = 0; k < batch; k++) {
+        linear_forward(y1, x + (size_t)k * in, w, b, in, out, 1, 1);
+        linear_backward_input(dx1, dy + (size_t)k * out, w, in, out, 1, 1);
+        CHECK_MSG(memcmp(y1, y + (size_t)k * out, sizeof(float) * out) == 0, "forward, image %d", k);
+        CHECK_MSG(memcmp(dx1, dx + (size_t)k * in, sizeof(float) * in) == 0, "backward, image %d", k);
+    }
+    free(x), free(w), free(b), free(dy), free(y), free(y1), free(dx), free(dx1);
 }
 
 int main(void) {
@@ -287,5 +306,6 @@ int main(void) {
     RUN(test_adaptive_avgpool_matches_pytorch_windows);
     RUN(test_relu_rules);
     RUN(test_linear_matches_naive);
+    RUN(test_linear_batch_and_threads_do_not_change_bits);
     return test_summary();
 }

@@ -2,7 +2,8 @@
  * differences (away from kinks: a trial counts only if no ReLU or max-pool
  * decision changes between the two probes, where the network is exactly
  * linear), the guided rule against its definition on the last ReLU, and
- * bitwise independence from the thread count on full-size AlexNet. */
+ * bitwise independence from the batch size and thread count on full-size
+ * AlexNet. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ static void test_plain_backward_matches_finite_differences(void) {
     Net net;
     Error e;
     const int H = 67, W = 71; // pools down to 1x1, so AdaptiveAvgPool upsamples to 6x6
-    CHECK_MSG(net_init(&net, &m.w, H, W, 2, &e) == 0, "%s", e.msg);
+    CHECK_MSG(net_init(&net, &m.w, H, W, 1, 2, &e) == 0, "%s", e.msg);
     size_t n = (size_t)3 * H * W;
     float *x = malloc(n * 4), *v = malloc(n * 4), *grad = malloc(n * 4);
     int32_t *d0 = malloc(sizeof(int32_t) * 200000), *d1 = malloc(sizeof(int32_t) * 200000);
@@ -92,11 +93,11 @@ static void test_plain_backward_matches_finite_differences(void) {
     int valid = 0, trials = 0, valid_dense = 0;
     double worst = 0;
     for (int target = 0; target < 10; target += 3) {
-        memcpy(net_input(&net), x, n * 4);
-        net_forward(&net);
+        memcpy(net_input(&net, 0), x, n * 4);
+        net_forward(&net, 1);
         size_t nd = decisions(&net, d0);
-        net_backward(&net, target, GUIDE_NONE);
-        memcpy(grad, net_input_grad(&net), n * 4);
+        net_backward(&net, 1, &target, GUIDE_NONE);
+        memcpy(grad, net_input_grad(&net, 0), n * 4);
         for (int t = 0; t < 16; t++, trials++) {
             // Half the trials probe one pixel, half a random direction over
             // a 6x6 patch of all three channels. The network is linear
@@ -117,10 +118,10 @@ static void test_plain_backward_matches_finite_differences(void) {
             double f[2];
             int same = 1;
             for (int s = 0; s < 2; s++) {
-                float *in = net_input(&net);
+                float *in = net_input(&net, 0);
                 for (size_t i = 0; i < n; i++) in[i] = x[i] + (s ? -h : h) * v[i];
-                net_forward(&net);
-                f[s] = net_logits(&net)[target];
+                net_forward(&net, 1);
+                f[s] = net_logits(&net, 0)[target];
                 same &= decisions(&net, d1) == nd && memcmp(d0, d1, nd * sizeof(int32_t)) == 0;
             }
             if (!same) continue; // a kink between the probes: no derivative to compare
@@ -155,17 +156,18 @@ static void test_guide_scopes_apply_the_rule_where_asked(void) {
     small_model_init(&m);
     Net net;
     Error e;
-    CHECK_MSG(net_init(&net, &m.w, 67, 67, 1, &e) == 0, "%s", e.msg);
+    CHECK_MSG(net_init(&net, &m.w, 67, 67, 1, 1, &e) == 0, "%s", e.msg);
     size_t n = (size_t)3 * 67 * 67;
-    for (size_t i = 0; i < n; i++) net_input(&net)[i] = frand();
-    net_forward(&net);
+    for (size_t i = 0; i < n; i++) net_input(&net, 0)[i] = frand();
+    net_forward(&net, 1);
     int last_relu = net.n_layers - 2; // classifier.5
     CHECK(net.layers[last_relu].kind == LAYER_RELU && !net.layers[last_relu].in_features);
     size_t width = (size_t)net.layers[last_relu].out_c;
     float *expect = malloc(width * 4);
     int negatives = 0;
     for (GuideScope s = GUIDE_NONE; s <= GUIDE_ALL; s++) {
-        net_backward(&net, 3, s);
+        int target = 3;
+        net_backward(&net, 1, &target, s);
         relu_backward(expect, net.grad[last_relu + 1], net.act[last_relu + 1], width,
                       s == GUIDE_ALL ? RELU_GUIDED : RELU_PLAIN);
         CHECK_MSG(memcmp(expect, net.grad[last_relu], width * 4) == 0, "scope %d", s);
@@ -188,26 +190,35 @@ static void test_guide_scopes_apply_the_rule_where_asked(void) {
     free(m.storage);
 }
 
-static void test_full_alexnet_is_bitwise_independent_of_threads(void) {
+/* Full-size AlexNet: each image's logits and map have the same bits alone
+ * on one thread as in a batch of 3 on 3 threads. */
+static void test_full_alexnet_bits_do_not_depend_on_batch_or_threads(void) {
     Weights w;
     Error e;
     CHECK_MSG(weights_load(&w, "random:3", &e) == 0, "%s", e.msg);
-    Net a, b;
-    CHECK(net_init(&a, &w, 224, 224, 1, &e) == 0);
-    CHECK(net_init(&b, &w, 224, 224, 3, &e) == 0);
+    Net one, three;
+    CHECK(net_init(&one, &w, 224, 224, 1, 1, &e) == 0);
+    CHECK(net_init(&three, &w, 224, 224, 3, 3, &e) == 0);
     size_t n = (size_t)3 * 224 * 224;
-    for (size_t i = 0; i < n; i++) net_input(&a)[i] = net_input(&b)[i] = 2.0f * frand();
-    net_forward(&a);
-    net_forward(&b);
-    CHECK(memcmp(net_logits(&a), net_logits(&b), sizeof(float) * 1000) == 0);
-    net_backward(&a, 281, GUIDE_FEATURES);
-    net_backward(&b, 281, GUIDE_FEATURES);
-    CHECK(memcmp(net_input_grad(&a), net_input_grad(&b), n * 4) == 0);
-    float any = 0;
-    for (size_t i = 0; i < n; i++) any = fmaxf(any, fabsf(net_input_grad(&a)[i]));
-    CHECK_MSG(any > 0, "the map is all zeros");
-    net_free(&a);
-    net_free(&b);
+    for (int b = 0; b < 3; b++)
+        for (size_t i = 0; i < n; i++) net_input(&three, b)[i] = 2.0f * frand();
+    int targets[3] = {281, 0, 999};
+    net_forward(&three, 3);
+    net_backward(&three, 3, targets, GUIDE_FEATURES);
+    for (int b = 0; b < 3; b++) {
+        memcpy(net_input(&one, 0), net_input(&three, b), n * 4);
+        net_forward(&one, 1);
+        net_backward(&one, 1, &targets[b], GUIDE_FEATURES);
+        CHECK_MSG(memcmp(net_logits(&one, 0), net_logits(&three, b), sizeof(float) * 1000) == 0,
+                  "logits of image %d", b);
+        CHECK_MSG(memcmp(net_input_grad(&one, 0), net_input_grad(&three, b), n * 4) == 0,
+                  "map of image %d", b);
+        float any = 0;
+        for (size_t i = 0; i < n; i++) any = fmaxf(any, fabsf(net_input_grad(&one, 0)[i]));
+        CHECK_MSG(any > 0, "the map of image %d is all zeros", b);
+    }
+    net_free(&one);
+    net_free(&three);
     weights_free(&w);
 }
 
@@ -216,7 +227,7 @@ static void test_too_small_input_is_refused(void) {
     small_model_init(&m);
     Net net;
     Error e;
-    CHECK(net_init(&net, &m.w, 20, 20, 1, &e) != 0);
+    CHECK(net_init(&net, &m.w, 20, 20, 1, 1, &e) != 0);
     CHECK_MSG(strstr(e.msg, "too small") != NULL, "%s", e.msg);
     net_free(&net);
     free(m.storage);
@@ -225,7 +236,7 @@ static void test_too_small_input_is_refused(void) {
 int main(void) {
     RUN(test_plain_backward_matches_finite_differences);
     RUN(test_guide_scopes_apply_the_rule_where_asked);
-    RUN(test_full_alexnet_is_bitwise_independent_of_threads);
+    RUN(test_full_alexnet_bits_do_not_depend_on_batch_or_threads);
     RUN(test_too_small_input_is_refused);
     return test_summary();
 }

@@ -1,0 +1,676 @@
+#!/usr/bin/env python3
+"""convert_pth.py: convert a PyTorch state_dict (.pth) to safetensors.
+
+Usage: convert_pth.py [--expect alexnet] IN.pth OUT.safetensors
+
+Standard library only, and safe on hostile files: no PyTorch, and nothing
+in the file is ever imported or run. Every pickle goes through
+_RestrictedUnpickler, whose find_class hands out inert stand-ins for the few
+globals a state_dict needs (collections.OrderedDict,
+torch._utils._rebuild_tensor_v2 and its pre-0.4 form _rebuild_tensor, the
+torch.*Storage types) and refuses every other name before it can be called.
+
+Both formats torch.save writes are read:
+  zip (torch >= 1.6): PREFIX/data.pkl holds the state_dict; a tensor names its
+      storage by the persistent id ('storage', torch.FloatStorage, KEY,
+      LOCATION, NUMEL) and the storage's raw little-endian bytes are the
+      record PREFIX/data/KEY.
+  legacy stream (torch < 1.6, or _use_new_zipfile_serialization=False): five
+      pickles in a row -- magic number, protocol version 1001, sys info, the
+      state_dict (persistent ids carry a sixth field, view metadata), the list
+      of storage keys -- then for each key an int64 element count and the raw
+      bytes.
+
+Only float32 tensors are accepted. A tensor that is a view into a larger or
+shared storage (storage_offset, any non-negative strides, including 0 for
+expanded tensors) is written as its own contiguous row-major copy, the values
+torch's .contiguous() gives, bit for bit.
+
+The output is written atomically (temp file in the same directory, fsync,
+rename): a failed conversion leaves no OUT behind. Expected failures print one
+line on stderr and exit 1.
+
+write_safetensors() is also used by other scripts: importing this module has
+no side effects.
+"""
+import argparse
+import collections
+import hashlib
+import itertools
+import json
+import os
+import pickle
+import struct
+import sys
+import tempfile
+import time
+import zipfile
+import zlib
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL = 1001
+# A state_dict's pickle is a few KB per hundred tensors; anything near this
+# is not one, and reading it whole would only invite a memory bomb.
+MAX_PICKLE_BYTES = 64 << 20
+MAX_DIMS = 32
+MAX_DIM_SIZE = 1 << 62  # keeps every shape within safetensors' (u64) range
+MAX_KEY_LEN = 64
+
+# torch.<Name>Storage -> dtype name; only float32 converts, the rest are named
+# so that refusing them can say what they are.
+STORAGE_DTYPES = {
+    "FloatStorage": "float32",
+    "DoubleStorage": "float64",
+    "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "int64",
+    "IntStorage": "int32",
+    "ShortStorage": "int16",
+    "CharStorage": "int8",
+    "ByteStorage": "uint8",
+    "BoolStorage": "bool",
+    "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
+    "QInt8Storage": "qint8",
+    "QUInt8Storage": "quint8",
+    "QInt32Storage": "qint32",
+    "QUInt4x2Storage": "quint4x2",
+    "QUInt2x4Storage": "quint2x4",
+    "UntypedStorage": "untyped bytes",
+}
+
+# torchvision.models.alexnet(): names in state_dict order, with shapes.
+ALEXNET = [
+    ("features.0.weight", (64, 3, 11, 11)),
+    ("features.0.bias", (64,)),
+    ("features.3.weight", (192, 64, 5, 5)),
+    ("features.3.bias", (192,)),
+    ("features.6.weight", (384, 192, 3, 3)),
+    ("features.6.bias", (384,)),
+    ("features.8.weight", (256, 384, 3, 3)),
+    ("features.8.bias", (256,)),
+    ("features.10.weight", (256, 256, 3, 3)),
+    ("features.10.bias", (256,)),
+    ("classifier.1.weight", (4096, 9216)),
+    ("classifier.1.bias", (4096,)),
+    ("classifier.4.weight", (4096, 4096)),
+    ("classifier.4.bias", (4096,)),
+    ("classifier.6.weight", (1000, 4096)),
+    ("classifier.6.bias", (1000,)),
+]
+EXPECTED_MODELS = {"alexnet": ALEXNET}
+
+
+class PthError(Exception):
+    """An expected failure: the input is not, or not only, a float32 state_dict."""
+
+
+class RefusedError(PthError):
+    """The pickle asks for something we never build (a global, a persistent id kind)."""
+
+
+def _fmt_shape(shape):
+    return "[" + ",".join(str(d) for d in shape) + "]"
+
+
+def _numel(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+# ---------------------------------------------------------------------------
+# The restricted unpickler and its stand-ins.
+
+
+class _Inert:
+    """Base of every object the unpickler can get from us. It refuses BUILD,
+    so a pickle cannot set attributes on our stand-ins."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise PthError("pickle sets state on %r, which a state_dict never does" % (self,))
+
+
+class _Global(_Inert):
+    """A callable stand-in for an admitted global: calling it runs our `fn`."""
+
+    __slots__ = ("name", "fn")
+
+    def __init__(self, name, fn):
+        self.name = name
+        self.fn = fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def __repr__(self):
+        return self.name
+
+
+class _StorageType(_Inert):
+    """Stand-in for torch.<Name>Storage: only ever named in a persistent id."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "torch." + self.name
+
+
+class _StateDict(collections.OrderedDict):
+    """collections.OrderedDict as unpickled. Module.state_dict() attaches a
+    `_metadata` attribute (per-module versions), restored through BUILD;
+    it is kept and otherwise ignored."""
+
+    def __setstate__(self, state):
+        if not isinstance(state, dict) or any(k != "_metadata" for k in state):
+            raise PthError("pickle sets unexpected attributes on an OrderedDict")
+        self.metadata = state.get("_metadata")
+
+
+class _Storage(_Inert):
+    """A storage named by a persistent id; `data` is filled in after the pickle."""
+
+    __slots__ = ("key", "type_name", "dtype", "numel", "data")
+
+    def __init__(self, key, type_name, numel):
+        self.key = key
+        self.type_name = type_name
+        self.dtype = STORAGE_DTYPES[type_name]
+        self.numel = numel
+        self.data = None
+
+    def __repr__(self):
+        return "storage %r" % self.key
+
+
+class _Tensor(_Inert):
+    __slots__ = ("storage", "offset", "shape", "stride", "problem")
+
+    def __init__(self, storage, offset, shape, stride, problem):
+        self.storage = storage
+        self.offset = offset
+        self.shape = shape
+        self.stride = stride
+        self.problem = problem  # first thing wrong with it, reported with its name
+
+    def __repr__(self):
+        return "tensor"
+
+
+def _make_ordered_dict(*args):
+    if len(args) > 1:
+        raise PthError("pickle calls OrderedDict with %d arguments" % len(args))
+    return _StateDict(*args)
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride):
+    """torch._utils._rebuild_tensor (torch < 0.4). Arguments are only recorded
+    and type-checked here; _check_tensor validates them once the tensor's
+    name is known."""
+    if not isinstance(storage, _Storage):
+        raise PthError("a tensor's storage is %s, not a storage" % type(storage).__name__)
+    problem = None
+    if not _is_int(storage_offset):
+        problem = "has a storage offset that is not an integer"
+    elif not (isinstance(size, tuple) and all(_is_int(d) for d in size)):
+        problem = "has a size that is not a tuple of integers"
+    elif not (isinstance(stride, tuple) and all(_is_int(s) for s in stride)):
+        problem = "has a stride that is not a tuple of integers"
+    return _Tensor(storage, storage_offset, size, stride, problem)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
+                       backward_hooks, metadata=None):
+    """torch._utils._rebuild_tensor_v2 (torch >= 0.4)."""
+    t = _rebuild_tensor(storage, storage_offset, size, stride)
+    if t.problem is None:
+        if not isinstance(requires_grad, bool):
+            t.problem = "has a requires_grad that is not a bool"
+        elif not isinstance(backward_hooks, dict) or backward_hooks:
+            t.problem = "carries backward hooks"
+        elif metadata is not None and (not isinstance(metadata, dict) or metadata):
+            t.problem = "carries tensor metadata (%r)" % (metadata,)
+    return t
+
+
+ALLOWED_GLOBALS = {
+    ("collections", "OrderedDict"): _Global("collections.OrderedDict", _make_ordered_dict),
+    ("torch._utils", "_rebuild_tensor_v2"): _Global("torch._utils._rebuild_tensor_v2",
+                                                    _rebuild_tensor_v2),
+    ("torch._utils", "_rebuild_tensor"): _Global("torch._utils._rebuild_tensor", _rebuild_tensor),
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """pickle.Unpickler that can build only plain data and our stand-ins.
+
+    Every opcode that could reach a callable (GLOBAL, STACK_GLOBAL, INST, OBJ,
+    the EXT codes) goes through find_class, which returns nothing but
+    _Inert objects; REDUCE and BUILD therefore only ever reach our code."""
+
+    def __init__(self, f, what, storages):
+        super().__init__(f, encoding="utf-8")
+        self.what = what
+        self.storages = storages  # key -> _Storage, shared across the file's pickles
+
+    def find_class(self, module, name):
+        found = ALLOWED_GLOBALS.get((module, name))
+        if found is not None:
+            return found
+        if module == "torch" and name in STORAGE_DTYPES:
+            return _StorageType(name)
+        raise RefusedError("refusing pickle global %s.%s in the %s: a state_dict holds "
+                       "only tensors" % (module, name, self.what))
+
+    def persistent_load(self, pid):
+        if self.storages is None:
+            raise PthError("unexpected persistent id in the %s" % self.what)
+        if not isinstance(pid, tuple) or not pid or pid[0] != "storage":
+            kind = pid[0] if isinstance(pid, tuple) and pid else pid
+            raise RefusedError("refusing persistent id %.40r in the %s: only storages are "
+                           "allowed" % (kind, self.what))
+        if len(pid) == 6:
+            view_metadata = pid[5]
+            if view_metadata is not None:
+                raise PthError("storage views (view metadata %.60r, written by torch < 1.0) "
+                               "are not supported" % (view_metadata,))
+            pid = pid[:5]
+        if len(pid) != 5:
+            raise PthError("malformed storage persistent id %.80r" % (pid,))
+        _, stype, key, location, numel = pid
+        if not isinstance(stype, _StorageType):
+            raise PthError("malformed storage persistent id: %.40r is not a storage type" % (stype,))
+        if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LEN or not all(
+                c.isascii() and (c.isalnum() or c in "_.-") for c in key):
+            raise PthError("malformed storage key %.80r" % (key,))
+        if not isinstance(location, str) or len(location) > MAX_KEY_LEN:
+            raise PthError("malformed location for storage %r" % key)
+        if not _is_int(numel) or numel < 0:
+            raise PthError("storage %r has an invalid element count %.40r" % (key, numel))
+        s = self.storages.get(key)
+        if s is None:
+            s = self.storages[key] = _Storage(key, stype.name, numel)
+        elif s.type_name != stype.name or s.numel != numel:
+            raise PthError("storage %r is described two ways (%s x %d, %s x %d)"
+                           % (key, s.type_name, s.numel, stype.name, numel))
+        return s
+
+
+def _unpickle(f, what, storages=None):
+    try:
+        return _RestrictedUnpickler(f, what, storages).load()
+    except PthError:
+        raise
+    except Exception as e:  # anything a malformed pickle makes the unpickler raise
+        raise PthError("malformed or truncated pickle in the %s (%s: %s)"
+                       % (what, type(e).__name__, e)) from None
+
+
+# ---------------------------------------------------------------------------
+# The two container formats.
+
+
+def _read_zip(path):
+    """Return (state_dict, storages) from a torch >= 1.6 zip archive."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
+        raise PthError("truncated or corrupt zip archive (%s)" % e) from None
+    with zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            raise PthError("zip archive has duplicate record names")
+        pkls = [n for n in names if n.count("/") == 1 and n.endswith("/data.pkl")]
+        if len(pkls) != 1:
+            raise PthError("zip archive is not a torch.save file (%d data.pkl records)" % len(pkls))
+        prefix = pkls[0][: -len("data.pkl")]
+        if prefix + "constants.pkl" in names or any(n.startswith(prefix + "code/") for n in names):
+            raise PthError("this is a TorchScript archive (torch.jit.save), not a state_dict")
+        try:
+            byteorder = zf.read(prefix + "byteorder") if prefix + "byteorder" in names else b"little"
+            if byteorder != b"little":
+                raise PthError("storages are stored %.20r-endian; only little-endian is supported"
+                               % byteorder)
+            info = zf.getinfo(pkls[0])
+            if info.file_size > MAX_PICKLE_BYTES:
+                raise PthError("data.pkl is %d bytes, over the %d-byte limit for a state_dict"
+                               % (info.file_size, MAX_PICKLE_BYTES))
+            storages = {}
+            with zf.open(info) as f:
+                obj = _unpickle(f, "data.pkl pickle", storages)
+            state = _state_dict_items(obj)
+            for s in _used_float_storages(state):
+                rec = prefix + "data/" + s.key
+                if rec not in names:
+                    raise PthError("storage %r has no record %s in the archive" % (s.key, rec))
+                size = zf.getinfo(rec).file_size
+                if size != s.numel * 4:
+                    raise PthError("storage %r record is %d bytes, but its %d float32 "
+                                   "elements need %d" % (s.key, size, s.numel, s.numel * 4))
+                s.data = zf.read(rec)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
+            raise PthError("truncated or corrupt zip archive (%s: %s)" % (type(e).__name__, e)) \
+                from None
+    return state
+
+
+def _read_legacy(path):
+    """Return the state_dict from a legacy (non-zip) torch.save stream."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+        if len(head) >= 262 and head[257:262] == b"ustar":
+            raise PthError("this is torch's pre-0.1.10 tar format, which is not supported")
+        f.seek(0)
+        try:
+            magic = _unpickle(f, "magic number record")
+        except RefusedError:
+            raise
+        except PthError:
+            raise PthError("not a PyTorch file: neither a zip archive nor a torch.save "
+                           "stream") from None
+        if not _is_int(magic) or magic != LEGACY_MAGIC:
+            raise PthError("not a PyTorch file: wrong magic number")
+        protocol = _unpickle(f, "protocol version record")
+        if not _is_int(protocol) or protocol != LEGACY_PROTOCOL:
+            raise PthError("unsupported legacy protocol version %.40r (expected %d)"
+                           % (protocol, LEGACY_PROTOCOL))
+        sys_info = _unpickle(f, "sys info record")
+        if not isinstance(sys_info, dict):
+            raise PthError("malformed sys info record")
+        if sys_info.get("little_endian", True) is not True:
+            raise PthError("file was written on a big-endian machine; not supported")
+        storages = {}
+        obj = _unpickle(f, "state_dict pickle", storages)
+        state = _state_dict_items(obj)
+        keys = _unpickle(f, "storage key list")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise PthError("malformed storage key list")
+        if len(set(keys)) != len(keys) or set(keys) != set(storages):
+            raise PthError("storage key list does not match the storages the state_dict uses")
+        used = set(id(s) for s in _used_float_storages(state))
+        remaining = os.fstat(f.fileno()).st_size - f.tell()
+        for key in keys:
+            s = storages[key]
+            head = f.read(8)
+            if len(head) != 8:
+                raise PthError("file is truncated: storage %r is missing" % key)
+            (count,) = struct.unpack("<q", head)
+            remaining -= 8
+            if count != s.numel:
+                raise PthError("storage %r holds %d elements, but its persistent id says %d"
+                               % (key, count, s.numel))
+            if id(s) not in used:
+                raise PthError("storage %r is not used by any tensor of the state_dict" % key)
+            nbytes = count * 4
+            if nbytes > remaining:
+                raise PthError("file is truncated: storage %r needs %d bytes, %d are left"
+                               % (key, nbytes, max(remaining, 0)))
+            s.data = f.read(nbytes)
+            if len(s.data) != nbytes:
+                raise PthError("file is truncated in storage %r" % key)
+            remaining -= nbytes
+        if f.read(1):
+            raise PthError("unexpected data after the last storage")
+    return state
+
+
+# ---------------------------------------------------------------------------
+# State_dict validation and tensor materialisation.
+
+
+def _state_dict_items(obj):
+    """Return [(name, _Tensor)] after checking everything but the storage bytes."""
+    if not isinstance(obj, dict):
+        raise PthError("the file holds a %s, not a state_dict (a dict of tensors)"
+                       % type(obj).__name__)
+    if not obj:
+        raise PthError("the state_dict is empty")
+    items = []
+    for name, t in obj.items():
+        if not isinstance(name, str) or not name or name == "__metadata__":
+            raise PthError("state_dict key %.60r is not a usable tensor name" % (name,))
+        if not isinstance(t, _Tensor):
+            raise PthError("state_dict entry %r is a %s, not a tensor"
+                           % (name, type(t).__name__ if not isinstance(t, dict) else "dict"))
+        _check_tensor(name, t)
+        items.append((name, t))
+    return items
+
+
+def _check_tensor(name, t):
+    where = "tensor %r" % name
+    if t.problem is not None:
+        raise PthError("%s %s" % (where, t.problem))
+    s = t.storage
+    if s.dtype != "float32":
+        raise PthError("%s has dtype %s (torch.%s); only float32 is supported"
+                       % (where, s.dtype, s.type_name))
+    if len(t.shape) != len(t.stride):
+        raise PthError("%s has size %s but stride %s: their lengths differ"
+                       % (where, _fmt_shape(t.shape), _fmt_shape(t.stride)))
+    if len(t.shape) > MAX_DIMS:
+        raise PthError("%s has %d dimensions, more than %d" % (where, len(t.shape), MAX_DIMS))
+    if any(d < 0 or d > MAX_DIM_SIZE for d in t.shape):
+        raise PthError("%s has an invalid shape %s" % (where, _fmt_shape(t.shape)))
+    if any(st < 0 for st in t.stride):
+        raise PthError("%s has a negative stride %s" % (where, _fmt_shape(t.stride)))
+    if t.offset < 0 or t.offset > s.numel:
+        raise PthError("%s starts at element %d of storage %r, which has %d"
+                       % (where, t.offset, s.key, s.numel))
+    if _numel(t.shape) > 0:
+        end = t.offset + sum((d - 1) * st for d, st in zip(t.shape, t.stride)) + 1
+        if end > s.numel:
+            raise PthError("%s (shape %s, offset %d, stride %s) needs %d elements of "
+                           "storage %r, which has only %d"
+                           % (where, _fmt_shape(t.shape), t.offset, _fmt_shape(t.stride),
+                              end, s.key, s.numel))
+
+
+def _used_float_storages(state):
+    seen = {}
+    for _, t in state:
+        seen.setdefault(id(t.storage), t.storage)
+    return list(seen.values())
+
+
+def _is_contiguous(shape, stride):
+    expected = 1
+    for d, st in zip(reversed(shape), reversed(stride)):
+        if d != 1 and st != expected:
+            return False
+        expected *= d
+    return True
+
+
+def _tensor_bytes(t):
+    """The tensor's values in row-major order as raw little-endian float32."""
+    n = _numel(t.shape)
+    data = memoryview(t.storage.data)
+    if n == 0:
+        return b""
+    if _is_contiguous(t.shape, t.stride):
+        return data[t.offset * 4:(t.offset + n) * 4]
+    # A strided view (transposed, expanded, sliced): gather it row by row.
+    # Elements are moved as 4-byte unsigned ints, never as floats, so NaN
+    # payloads and signalling NaNs come through unchanged.
+    words = data.cast("I")
+    out = bytearray()
+    last, last_stride = t.shape[-1], t.stride[-1]
+    for index in itertools.product(*(range(d) for d in t.shape[:-1])):
+        base = t.offset + sum(i * st for i, st in zip(index, t.stride))
+        if last_stride == 0:
+            out += words[base:base + 1].tobytes() * last
+        else:
+            out += words[base:base + (last - 1) * last_stride + 1:last_stride].tobytes()
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------
+# safetensors output.
+
+
+def write_safetensors(path, tensors, metadata):
+    """Write float32 `tensors` to `path` in safetensors format, atomically.
+
+    tensors: list of (name, shape_tuple, raw) in file order, raw being
+    bytes-like little-endian float32 of exactly prod(shape) elements.
+    metadata: dict str -> str, stored as the header's __metadata__.
+
+    The header is padded with spaces to a multiple of 8 bytes, so the data
+    starts 8-aligned; data offsets are contiguous in list order. The file is
+    written to a temp file in the same directory, fsynced and renamed over
+    `path`; on any failure the temp file is removed and `path` is untouched.
+    Raises ValueError for inconsistent arguments, OSError for I/O errors."""
+    if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise ValueError("metadata must be a dict of str to str")
+    header = {}
+    if metadata:
+        header["__metadata__"] = dict(metadata)
+    views = []
+    offset = 0
+    for name, shape, raw in tensors:
+        if not isinstance(name, str) or not name or name == "__metadata__" or name in header:
+            raise ValueError("bad or duplicate tensor name %r" % (name,))
+        if not all(_is_int(d) and d >= 0 for d in shape):
+            raise ValueError("tensor %r has an invalid shape %r" % (name, shape))
+        view = memoryview(raw).cast("B")
+        if view.nbytes != _numel(shape) * 4:
+            raise ValueError("tensor %r: %d bytes of data for shape %s (%d float32)"
+                             % (name, view.nbytes, _fmt_shape(shape), _numel(shape)))
+        header[name] = {"dtype": "F32", "shape": list(shape),
+                        "data_offsets": [offset, offset + view.nbytes]}
+        offset += view.nbytes
+        views.append(view)
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    head += b" " * (-len(head) % 8)
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(head)))
+            f.write(head)
+            for view in views:
+                f.write(view)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable; not every filesystem allows this
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------
+# The command.
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_state_dict(path):
+    """Return (format, [(name, shape, raw_bytes)]) for the .pth at `path`.
+    Raises PthError for anything but a float32 state_dict, OSError for I/O."""
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if not magic:
+        raise PthError("file is empty")
+    if magic == b"PK\x03\x04":
+        fmt, state = "zip", _read_zip(path)
+    else:
+        fmt, state = "legacy", _read_legacy(path)
+    return fmt, [(name, tuple(t.shape), _tensor_bytes(t)) for name, t in state]
+
+
+def check_expected(tensors, model):
+    """Raise PthError unless `tensors` has exactly `model`'s names and shapes."""
+    expected = EXPECTED_MODELS[model]
+    got = {name: shape for name, shape, _ in tensors}
+    for name, shape in expected:
+        if name not in got:
+            raise PthError("tensor %r is missing (expected for %s)" % (name, model))
+        if got[name] != shape:
+            raise PthError("tensor %r has shape %s, expected %s for %s"
+                           % (name, _fmt_shape(got[name]), _fmt_shape(shape), model))
+    extra = [name for name in got if name not in dict(expected)]
+    if extra:
+        raise PthError("tensor %r is not part of %s" % (extra[0], model))
+
+
+def convert(src, dst, expect=None):
+    """Convert `src` (.pth) to `dst` (.safetensors); return the summary line."""
+    start = time.monotonic()
+    if os.path.exists(dst) and os.path.samefile(src, dst):
+        raise PthError("input and output are the same file")
+    fmt, tensors = read_state_dict(src)
+    if expect:
+        check_expected(tensors, expect)
+    digest = sha256_file(src)
+    metadata = {
+        "format": "pt",
+        "source": os.path.basename(src),
+        "source_sha256": digest,
+        "source_format": "torch.save " + fmt,
+    }
+    write_safetensors(dst, tensors, metadata)
+    values = sum(_numel(shape) for _, shape, _ in tensors)
+    return ("convert_pth: %s (%s format, sha256 %s): %d float32 tensors, %d values -> %s "
+            "(%d bytes) in %.2f s" % (src, fmt, digest, len(tensors), values, dst,
+                                      os.path.getsize(dst), time.monotonic() - start))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="convert_pth.py",
+        description="Convert a PyTorch float32 state_dict (.pth, zip or legacy format) to "
+                    "safetensors, without PyTorch and without running code from the file.")
+    parser.add_argument("--expect", choices=sorted(EXPECTED_MODELS),
+                        help="also require exactly this model's tensor names and shapes")
+    parser.add_argument("input", metavar="IN.pth")
+    parser.add_argument("output", metavar="OUT.safetensors")
+    args = parser.parse_args(argv)
+    try:
+        print(convert(args.input, args.output, args.expect))
+    except PthError as e:
+        print("convert_pth: %s: %s" % (args.input, e), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print("convert_pth: %s" % e, file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("convert_pth: %s: out of memory" % args.input, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image.h"
+#include "parallel.h"
+
+static int parse_long(const char *text, long long lo, long long hi, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *text, int lo, int hi, int *out) {
+    long long v;
+    if (parse_long(text, lo, hi, &v) != 0) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* "I/N" with 0 <= I < N. */
+static int parse_shard(const char *text, int *shard, int *shards) {
+    const char *slash = strchr(text, '/');
+    if (!slash || slash == text || slash - text > 10) return -1;
+    char first[16];
+    memcpy(first, text, (size_t)(slash - text));
+    first[slash - text] = '\0';
+    if (parse_int(first, 0, 1000000, shard) != 0 || parse_int(slash + 1, 1, 1000000, shards) != 0)
+        return -1;
+    return *shard < *shards ? 0 : -1;
+}
+
+/* The option as the user typed it, for messages. */
+static const char *option_name(int opt, char **argv, char *buf, size_t len) {
+    const char *arg = argv[optind - 1];
+    if (strncmp(arg, "--", 2) != 0 && opt > 0 && opt < 256) {
+        snprintf(buf, len, "-%c", opt);
+        return buf;
+    }
+    size_t n = strcspn(arg, "=");
+    snprintf(buf, len, "%.*s", (int)(n < 60 ? n : 60), arg);
+    return buf;
+}
+
+int cli_parse(int argc, char **argv, Options *o, Error *e) {
+    enum {
+        OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
+        OPT_MAX_PIXELS,
+    };
+    static const struct option longs[] = {
+        {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
+        {"output", required_argument, 0, 'o'},   {"npy", no_argument, 0, OPT_NPY},
+        {"guide", required_argument, 0, OPT_GUIDE}, {"method", required_argument, 0, 'm'},
+        {"topk", required_argument, 0, 'k'},     {"threads", required_argument, 0, 't'},
+        {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},        {"recursive", no_argument, 0, 'r'},
+        {"json", no_argument, 0, OPT_JSON},      {"skip-existing", no_argument, 0, OPT_SKIP},
+        {"batch", required_argument, 0, OPT_BATCH}, {"shard", required_argument, 0, OPT_SHARD},
+        {"files-from", required_argument, 0, OPT_FILES_FROM},
+        {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
+        {0, 0, 0, 0},
+    };
+    const char *env = getenv("GUIDEDBP_WEIGHTS");
+    *o = (Options){.weights = env && *env ? env : CLI_DEFAULT_WEIGHTS, .topk = CLI_DEFAULT_TOPK,
+                   .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS,
+                   .guide = GUIDE_FEATURES};
+    opterr = 0; // messages are ours
+    optind = 0; // a full reset of getopt's state, so cli_parse can run again
+    char name[64];
+    int c;
+    long long v;
+    while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr", longs, NULL)) != -1) {
+        switch (c) {
+        case 'w': o->weights = optarg; break;
+        case 'c': o->class_arg = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 'r': o->recursive = 1; break;
+        case 'q': o->quiet = 1; break;
+        case OPT_NPY: o->npy = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_SKIP: o->skip_existing = 1; break;
+        case OPT_FILES_FROM: o->files_from = optarg; break;
+        case OPT_GUIDE:
+            if (strcmp(optarg, "features") == 0) o->guide = GUIDE_FEATURES;
+            else if (strcmp(optarg, "all") == 0) o->guide = GUIDE_ALL;
+            else return error_set(e, "--guide %s: expected 'features' or 'all'", optarg);
+            break;
+        case 'm':
+            if (strcmp(optarg, "guided") != 0)
+                return error_set(e, "--method %s: unknown method (available: guided)", optarg);
+            break;
+        case 'k':
+            if (parse_int(optarg, 0, 1000000, &o->topk) != 0)
+                return error_set(e, "--topk %s: expected a whole number >= 0", optarg);
+            break;
+        case 't':
+            if (parse_int(optarg, 1, PARALLEL_MAX_THREADS, &o->threads) != 0)
+                return error_set(e, "--threads %s: expected a whole number from 1 to %d", optarg,
+                                 PARALLEL_MAX_THREADS);
+            break;
+        case OPT_BATCH:
+            if (parse_int(optarg, 1, CLI_MAX_BATCH, &o->batch) != 0)
+                return error_set(e, "--batch %s: expected a whole number from 1 to %d", optarg,
+                                 CLI_MAX_BATCH);
+            break;
+        case OPT_SHARD:
+            if (parse_shard(optarg, &o->shard, &o->shards) != 0)
+                return error_set(e, "--shard %s: expected I/N with 0 <= I < N, e.g. 0/4", optarg);
+            break;
+        case OPT_MAX_PIXELS:
+            if (parse_long(optarg, 1, (long long)IMAGE_MAX_SIDE * IMAGE_MAX_SIDE, &v) != 0)
+                return error_set(e, "--max-pixels %s: expected a whole number from 1 to %lld",
+                                 optarg, (long long)IMAGE_MAX_SIDE * IMAGE_MAX_SIDE);
+            o->max_pixels = v;
+            break;
+        case 'h': return CLI_HELP;
+        case 'V': return CLI_VERSION;
+        case ':':
+            return error_set(e, "%s: this option needs a value",
+                             option_name(optopt, argv, name, sizeof name));
+        default:
+            return error_set(e, "%s: unknown option", option_name(optopt, argv, name, sizeof name));
+        }
+    }
+    o->inputs = argv + optind;
+    o->n_inputs = argc - optind;
+    if (o->n_inputs == 0 && !o->files_from) return error_set(e, "no IMAGE given");
+    return CLI_RUN;
+}

@@ -1,0 +1,39 @@
+/* cli.h: guidedbp's command line, parsed into Options.
+ *
+ * cli_parse reads argv with getopt_long and checks every value; it prints
+ * nothing (src/main.c does) and allocates nothing: the strings in Options
+ * point into argv. It returns CLI_RUN, CLI_HELP or CLI_VERSION, or
+ * CLI_ERROR with e saying which option and why.
+ */
+#ifndef GUIDEDBP_CLI_H
+#define GUIDEDBP_CLI_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "net.h"
+
+#define CLI_DEFAULT_WEIGHTS "weights/alexnet.safetensors"
+
+enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
+enum { CLI_DEFAULT_TOPK = 5, CLI_MAX_BATCH = 256 };
+
+typedef struct {
+    char **inputs;          // the IMAGE/DIR arguments (argv's own)
+    int n_inputs;
+    const char *files_from; // --files-from FILE ("-": stdin), or NULL
+    int recursive;
+    const char *weights;    // --weights, else $GUIDEDBP_WEIGHTS, else the default
+    const char *class_arg;  // NULL: the predicted class
+    const char *output;     // FILE.png for one image, DIR for several; NULL: default
+    int npy, json, skip_existing, quiet;
+    int topk, threads;      // threads 0: one per CPU
+    int batch;
+    int shard, shards;      // --shard I/N; 0/1 when not given
+    int64_t max_pixels;
+    GuideScope guide;
+} Options;
+
+int cli_parse(int argc, char **argv, Options *o, Error *e);
+
+#endif
