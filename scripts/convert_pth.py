@@ -643,7 +643,7 @@ def convert(src, dst, expect=None):
     }
     write_safetensors(dst, tensors, metadata)
     values = sum(_numel(shape) for _, shape, _ in tensors)
-    return ("convert_pth: %s (%s format, sha256 %s): %d float32 tensors, %d values -> %s "
+    return ("convert_pth: %s (%s format, sha256 %s): %d tensors, %d float32 values -> %s "
             "(%d bytes) in %.2f s" % (src, fmt, digest, len(tensors), values, dst,
                                       os.path.getsize(dst), time.monotonic() - start))
 

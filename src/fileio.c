@@ -78,3 +78,28 @@ int file_write_atomic(const char *path, const void *data, size_t len, Error *e) 
     free(tmp);
     return 0;
 }
+
+int file_make_parents(const char *path, Error *e) {
+    size_t n = strlen(path);
+    char *dir = malloc(n + 1);
+    if (!dir) return error_set(e, "%s: out of memory", path);
+    memcpy(dir, path, n + 1);
+    int rc = 0;
+    // Each prefix ending before a '/' (but not the root) is made in turn.
+    for (char *p = dir + 1; rc == 0 && (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        struct stat st;
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            rc = error_set(e, "%s: cannot create directory %s: %s", path, dir, strerror(errno));
+        else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = error_set(e, "%s: %s is not a directory", path, dir);
+        *p = '/';
+    }
+    free(dir);
+    return rc;
+}
+
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}

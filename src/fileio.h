@@ -25,4 +25,11 @@ void buf_free(Buf *b);
 
 int file_write_atomic(const char *path, const void *data, size_t len, Error *e);
 
+/* Creates the directories leading to path (not path itself), like mkdir -p
+ * on its dirname; existing ones are fine. */
+int file_make_parents(const char *path, Error *e);
+
+/* 1 if path exists (as anything), 0 if not. */
+int file_exists(const char *path);
+
 #endif

@@ -168,7 +168,7 @@ static int assign_outputs(InputList *list, const Found *found, const Options *o,
         } else if (o->output) {
             in->png = dup_str(o->output);
         } else {
-            char *stem = output_for("", base_name(f->path), "");
+            char *stem = output_for("", base_name(in->path), "");
             in->png = stem ? output_for("", stem, "_guided.png") : NULL;
             free(stem);
         }

@@ -1,15 +1,22 @@
-/* main.c: the guidedbp command line. Parses options into a struct, runs the
- * library, prints results on stdout and errors on stderr, and maps failures
- * to exit statuses. The only file that prints usage or calls exit(). */
+/* main.c: the guidedbp command line. Runs the library over the inputs,
+ * prints results on stdout (human lines, or JSON Lines with --json), errors
+ * and progress on stderr, and maps failures to exit statuses. The only file
+ * that prints usage or calls exit(). */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <cJSON.h>
+
+#include "cli.h"
+#include "fileio.h"
 #include "image.h"
+#include "inputs.h"
 #include "labels.h"
 #include "net.h"
 #include "parallel.h"
@@ -17,292 +24,403 @@
 #include "saliency.h"
 #include "weights.h"
 
-#define GUIDEDBP_VERSION "0.1.0"
-#define DEFAULT_WEIGHTS "weights/alexnet.safetensors"
+#define GUIDEDBP_VERSION "0.2.0"
 
 enum {
-    EXIT_INPUT = 1,   // the image could not be read or decoded
-    EXIT_USAGE = 2,   // bad arguments
-    EXIT_WEIGHTS = 3, // the weights could not be loaded
-    EXIT_IO = 4,      // an output could not be written, or out of memory
+    EXIT_SOME_FAILED = 1, // one or more images could not be read or decoded
+    EXIT_USAGE = 2,       // bad arguments
+    EXIT_WEIGHTS = 3,     // the weights could not be loaded
+    EXIT_IO = 4,          // an output could not be written, or out of memory
+    EXIT_INTERRUPTED = 130,
 };
-enum { DEFAULT_TOPK = 5 };
 
-typedef struct {
-    const char *image;
-    const char *weights;
-    const char *class_arg; // NULL: the predicted class
-    const char *output;    // NULL: <image stem>_guided.png in the current directory
-    int npy, topk, threads, quiet;
-    GuideScope guide;
-} Options;
+/* Set by SIGINT/SIGTERM; the run stops between batches, so every output
+ * file is complete or absent. A signal handler can only talk through a
+ * global, hence this one. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) { interrupted = sig; }
 
 static void usage(FILE *f) {
     fprintf(f,
-            "Usage: guidedbp [options] IMAGE\n"
-            "Guided backpropagation saliency map of IMAGE (PNG or JPEG) for one class of\n"
-            "torchvision's AlexNet, written as a PNG.\n"
+            "Usage: guidedbp [options] IMAGE|DIR...\n"
+            "Guided backpropagation saliency maps of PNG/JPEG images for one class of\n"
+            "torchvision's AlexNet, written as PNGs.\n"
             "\n"
             "  -w, --weights FILE     safetensors weights, or random:SEED for torchvision's\n"
             "                         default initialisation (default: $GUIDEDBP_WEIGHTS,\n"
-            "                         else " DEFAULT_WEIGHTS ")\n"
+            "                         else " CLI_DEFAULT_WEIGHTS ")\n"
             "  -c, --class N|NAME     target class, index or ImageNet name (default: the\n"
             "                         predicted class)\n"
-            "  -o, --output FILE.png  where to write the map (default: IMAGE's name without\n"
-            "                         its extension + _guided.png, in the current directory)\n"
-            "      --npy              also write the raw float32 map, (224,224,3), as FILE.npy\n"
-            "      --guide SCOPE      ReLUs that use the guided rule: features (the ReLUs of\n"
-            "                         model.features, the reference recipe) or all (default:\n"
-            "                         features)\n"
+            "  -o, --output PATH      one image: the PNG to write (default: IMAGE's name\n"
+            "                         without its extension + _guided.png, here); several\n"
+            "                         images or a DIR: the output directory (required)\n"
+            "      --npy              also write each raw float32 map, (224,224,3), as .npy\n"
+            "                         beside its PNG\n"
+            "      --guide SCOPE      ReLUs that use the guided rule: features (those of\n"
+            "                         model.features, the reference recipe) or all\n"
+            "                         (default: features)\n"
             "  -m, --method NAME      guided (the only method for now; default: guided)\n"
-            "  -k, --topk K           how many top classes to print (default: %d)\n"
-            "  -t, --threads N        threads (default: one per CPU); the output is\n"
-            "                         identical for any N\n"
-            "  -q, --quiet            print nothing but errors\n"
+            "  -k, --topk K           top classes to report (default: %d)\n"
+            "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
+            "                         for any N\n"
+            "  -q, --quiet            no results, progress or warnings; only errors\n"
+            "\n"
+            "Batches:\n"
+            "  -r, --recursive        take images from DIRs' subdirectories too\n"
+            "      --files-from FILE  also read image paths from FILE, one a line (- : stdin)\n"
+            "      --json             one JSON record per image on stdout (JSON Lines)\n"
+            "      --skip-existing    skip images whose outputs exist (resume a run)\n"
+            "      --batch N          images per network pass, 1-%d (default: 1); outputs\n"
+            "                         are identical for any N\n"
+            "      --shard I/N        process only shard I of N (0 <= I < N) of the sorted\n"
+            "                         inputs: input k belongs to shard k mod N\n"
+            "      --max-pixels N     refuse larger images (default: %d)\n"
+            "\n"
             "  -h, --help             this help\n"
             "  -V, --version          the version\n"
             "\n"
-            "Exit status: 0 ok, 1 the image could not be read, 2 usage error,\n"
-            "3 the weights could not be loaded, 4 an output could not be written.\n",
-            DEFAULT_TOPK);
+            "Exit status: 0 every image done or skipped, 1 some images failed,\n"
+            "2 usage error, 3 the weights could not be loaded, 4 an output could not be\n"
+            "written (the run stops), 130 interrupted (finished outputs are kept).\n",
+            CLI_DEFAULT_TOPK, CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "guidedbp: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'guidedbp --help' for more information.\n");
-    return EXIT_USAGE;
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-static int parse_int(const char *text, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno == ERANGE || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
+/* What happened to one input: the fields of its JSON record. */
+typedef struct {
+    enum { DONE, SKIPPED, FAILED } status;
+    Error err;
+    int width, height, target, written;
+    double ms;
+} Result;
+
+/* The state of a run; every pointer is owned here and freed in run(). */
+typedef struct {
+    const Options *o;
+    InputList inputs;
+    Weights weights;
+    Net net;
+    Image img;
+    float *map;      // (224, 224, 3)
+    uint8_t *rgb;    // (224, 224, 3)
+    int *topk;       // (topk)
+    Result *results; // (batch)
+    int classes, target, progress;
+    int done, failed, skipped;
+    double started;
+} Run;
+
+static void clear_progress(const Run *r) {
+    if (r->progress) fprintf(stderr, "\r%70s\r", "");
 }
 
-/* Returns 0 to go on, or an exit status (with `*done` set for --help and
- * --version, which succeed without running). */
-static int parse_args(int argc, char **argv, Options *o, int *done) {
-    enum { OPT_NPY = 256, OPT_GUIDE };
-    static const struct option longs[] = {
-        {"weights", required_argument, 0, 'w'}, {"class", required_argument, 0, 'c'},
-        {"output", required_argument, 0, 'o'},  {"npy", no_argument, 0, OPT_NPY},
-        {"guide", required_argument, 0, OPT_GUIDE}, {"method", required_argument, 0, 'm'},
-        {"topk", required_argument, 0, 'k'},    {"threads", required_argument, 0, 't'},
-        {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},       {0, 0, 0, 0},
-    };
-    const char *env = getenv("GUIDEDBP_WEIGHTS");
-    *o = (Options){.weights = env && *env ? env : DEFAULT_WEIGHTS, .topk = DEFAULT_TOPK,
-                   .guide = GUIDE_FEATURES};
-    *done = 0;
-    opterr = 0; // we word the messages ourselves
-    int c;
-    while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhV", longs, NULL)) != -1) {
-        switch (c) {
-        case 'w': o->weights = optarg; break;
-        case 'c': o->class_arg = optarg; break;
-        case 'o': o->output = optarg; break;
-        case OPT_NPY: o->npy = 1; break;
-        case OPT_GUIDE:
-            if (strcmp(optarg, "features") == 0) o->guide = GUIDE_FEATURES;
-            else if (strcmp(optarg, "all") == 0) o->guide = GUIDE_ALL;
-            else return usage_error("--guide %s: expected 'features' or 'all'", optarg);
-            break;
-        case 'm':
-            if (strcmp(optarg, "guided") != 0)
-                return usage_error("--method %s: unknown method (available: guided)", optarg);
-            break;
-        case 'k':
-            if (parse_int(optarg, 0, 1000000, &o->topk) != 0)
-                return usage_error("--topk %s: expected a whole number >= 0", optarg);
-            break;
-        case 't':
-            if (parse_int(optarg, 1, PARALLEL_MAX_THREADS, &o->threads) != 0)
-                return usage_error("--threads %s: expected a whole number from 1 to 256", optarg);
-            break;
-        case 'q': o->quiet = 1; break;
-        case 'h':
-            usage(stdout);
-            *done = 1;
-            return 0;
-        case 'V':
-            printf("guidedbp " GUIDEDBP_VERSION "\n");
-            *done = 1;
-            return 0;
-        case ':': {
-            char opt[64];
-            if (optopt) snprintf(opt, sizeof opt, "-%c", optopt);
-            else snprintf(opt, sizeof opt, "%s", argv[optind - 1]);
-            return usage_error("%s: this option needs a value", opt);
-        }
-        default: {
-            char opt[64];
-            if (optopt) snprintf(opt, sizeof opt, "-%c", optopt);
-            else snprintf(opt, sizeof opt, "%s", argv[optind - 1]);
-            return usage_error("%s: unknown option", opt);
-        }
-        }
-    }
-    if (optind == argc) return usage_error("%s", "no IMAGE given");
-    if (optind + 1 < argc)
-        return usage_error("%s: only one IMAGE at a time for now", argv[optind + 1]);
-    o->image = argv[optind];
-    return 0;
+static void show_progress(const Run *r) {
+    if (!r->progress) return;
+    int total = r->inputs.n, finished = r->done + r->failed + r->skipped;
+    double secs = (now_ms() - r->started) / 1e3, rate = secs > 0 ? (r->done + r->failed) / secs : 0;
+    int eta = rate > 0 ? (int)((total - finished) / rate) : 0;
+    char bar[21];
+    int filled = total ? finished * 20 / total : 20;
+    for (int i = 0; i < 20; i++) bar[i] = i < filled ? '#' : '.';
+    bar[20] = '\0';
+    fprintf(stderr, "\r[%s] %d/%d  %.1f images/s  ETA %dm%02ds ", bar, finished, total, rate,
+            eta / 60, eta % 60);
 }
 
-/* <stem of image>_guided.png, in the current directory. */
-static char *default_output(const char *image) {
-    const char *base = strrchr(image, '/');
-    base = base ? base + 1 : image;
-    const char *dot = strrchr(base, '.');
-    size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-    char *out = malloc(stem + sizeof "_guided.png");
-    if (out) sprintf(out, "%.*s_guided.png", (int)stem, base);
-    return out;
+static void report_error(const Run *r, const char *msg) {
+    clear_progress(r);
+    fprintf(stderr, "guidedbp: %s\n", msg);
 }
 
-/* FILE.png -> FILE.npy; any other name gets .npy appended. */
-static char *npy_path(const char *png) {
-    size_t n = strlen(png);
-    if (n > 4 && strcmp(png + n - 4, ".png") == 0) n -= 4;
-    char *out = malloc(n + sizeof ".npy");
-    if (out) sprintf(out, "%.*s.npy", (int)n, png);
-    return out;
-}
-
-static int same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
-static void print_results(const Options *o, const Image *img, const float *logits, int classes,
-                          int target) {
-    double max = logits[0], z = 0.0;
-    for (int i = 1; i < classes; i++) max = logits[i] > max ? logits[i] : max;
-    for (int i = 0; i < classes; i++) z += exp(logits[i] - max);
-    const char *name = labels_name(target, classes);
-    printf("image:  %s (%dx%d)\n", o->image, img->width, img->height);
-    printf("target: %d %s (score %.4f, p %.4f)\n", target, name ? name : "-", logits[target],
-           exp(logits[target] - max) / z);
-    int k = o->topk < classes ? o->topk : classes;
-    if (k == 0) return;
-    printf("top-%d:\n", k);
-    // Selection by repeated scans: k is small, and ties keep index order.
-    char *taken = calloc((size_t)classes, 1);
-    if (!taken) return;
+/* The k best classes, best first (ties keep index order). */
+static void top_classes(const float *logits, int classes, int *out, int k) {
     for (int r = 0; r < k; r++) {
         int best = -1;
-        for (int i = 0; i < classes; i++)
-            if (!taken[i] && (best < 0 || logits[i] > logits[best])) best = i;
-        taken[best] = 1;
-        name = labels_name(best, classes);
-        printf("  %4d  %-28s %10.4f  p %.4f\n", best, name ? name : "-", logits[best],
-               exp(logits[best] - max) / z);
+        for (int i = 0; i < classes; i++) {
+            int taken = 0;
+            for (int j = 0; j < r && !taken; j++) taken = out[j] == i;
+            if (!taken && (best < 0 || logits[i] > logits[best])) best = i;
+        }
+        out[r] = best;
     }
-    free(taken);
+}
+
+static double softmax_at(const float *logits, int classes, int i) {
+    double max = logits[0], z = 0.0;
+    for (int c = 1; c < classes; c++) max = logits[c] > max ? logits[c] : max;
+    for (int c = 0; c < classes; c++) z += exp(logits[c] - max);
+    return exp(logits[i] - max) / z;
+}
+
+static void print_json(const Run *r, const Input *in, const Result *res, const float *logits,
+                       int k) {
+    cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
+    static const char *const names[] = {"ok", "skipped", "error"};
+    cJSON_AddStringToObject(j, "input", in->path);
+    if (res->written || res->status == SKIPPED) {
+        cJSON_AddItemToArray(outs, cJSON_CreateString(in->png));
+        if (in->npy) cJSON_AddItemToArray(outs, cJSON_CreateString(in->npy));
+    }
+    cJSON_AddItemToObject(j, "outputs", outs);
+    cJSON_AddStringToObject(j, "status", names[res->status]);
+    if (res->status == FAILED) cJSON_AddStringToObject(j, "error", res->err.msg);
+    else cJSON_AddNullToObject(j, "error");
+    if (res->status == DONE) {
+        const char *name = labels_name(res->target, r->classes);
+        cJSON_AddNumberToObject(j, "class", res->target);
+        if (name) cJSON_AddStringToObject(j, "class_name", name);
+        else cJSON_AddNullToObject(j, "class_name");
+        cJSON_AddNumberToObject(j, "score", logits[res->target]);
+        cJSON *top = cJSON_AddArrayToObject(j, "topk");
+        for (int t = 0; t < k; t++) {
+            cJSON *c = cJSON_CreateObject();
+            name = labels_name(r->topk[t], r->classes);
+            cJSON_AddNumberToObject(c, "class", r->topk[t]);
+            if (name) cJSON_AddStringToObject(c, "class_name", name);
+            else cJSON_AddNullToObject(c, "class_name");
+            cJSON_AddNumberToObject(c, "score", logits[r->topk[t]]);
+            cJSON_AddItemToArray(top, c);
+        }
+    } else {
+        cJSON_AddNullToObject(j, "class");
+        cJSON_AddNullToObject(j, "class_name");
+        cJSON_AddNullToObject(j, "score");
+        cJSON_AddNullToObject(j, "topk");
+    }
+    if (res->width) {
+        cJSON_AddNumberToObject(j, "width", res->width);
+        cJSON_AddNumberToObject(j, "height", res->height);
+    } else {
+        cJSON_AddNullToObject(j, "width");
+        cJSON_AddNullToObject(j, "height");
+    }
+    cJSON_AddNumberToObject(j, "ms", round(res->ms * 10) / 10);
+    char *text = cJSON_PrintUnformatted(j);
+    if (text) puts(text);
+    free(text);
+    cJSON_Delete(j);
+}
+
+static void print_human(const Run *r, const Input *in, const Result *res, const float *logits,
+                        int k) {
+    if (res->status == SKIPPED) {
+        printf("%s: skipped, %s exists\n", in->path, in->png);
+        return;
+    }
+    const char *name = labels_name(res->target, r->classes);
+    if (r->inputs.batch_mode) {
+        printf("%s: %d %s %.4f -> %s\n", in->path, res->target, name ? name : "-",
+               logits[res->target], in->png);
+        return;
+    }
+    printf("image:  %s (%dx%d)\n", in->path, res->width, res->height);
+    printf("target: %d %s (score %.4f, p %.4f)\n", res->target, name ? name : "-",
+           logits[res->target], softmax_at(logits, r->classes, res->target));
+    if (k > 0) printf("top-%d:\n", k);
+    for (int t = 0; t < k; t++) {
+        int c = r->topk[t];
+        name = labels_name(c, r->classes);
+        printf("  %4d  %-28s %10.4f  p %.4f\n", c, name ? name : "-", logits[c],
+               softmax_at(logits, r->classes, c));
+    }
+    printf("saliency: %s\n", in->png);
+    if (in->npy) printf("raw map: %s\n", in->npy);
+}
+
+static void emit(Run *r, const Input *in, const Result *res, const float *logits) {
+    int k = r->o->topk < r->classes ? r->o->topk : r->classes;
+    if (res->status == DONE) top_classes(logits, r->classes, r->topk, k);
+    if (res->status == FAILED) {
+        r->failed++;
+        report_error(r, res->err.msg);
+    }
+    r->done += res->status == DONE;
+    r->skipped += res->status == SKIPPED;
+    if (r->o->json) {
+        clear_progress(r);
+        print_json(r, in, res, logits, k);
+    } else if (!r->o->quiet && res->status != FAILED) {
+        clear_progress(r);
+        print_human(r, in, res, logits, k);
+    }
+}
+
+/* Decodes and preprocesses input i into batch slot `slot`. */
+static void load_input(Run *r, const Input *in, int slot, Result *res) {
+    Image *img = &r->img;
+    if (image_load(in->path, r->o->max_pixels, img, &res->err) != 0 ||
+        preprocess_imagenet(img, net_input(&r->net, slot), NULL, &res->err) != 0) {
+        res->status = FAILED;
+    } else {
+        res->width = img->width;
+        res->height = img->height;
+    }
+    image_free(img);
+}
+
+/* Writes one image's PNG (and .npy); 0, or -1 with res->err set. */
+static int write_outputs(Run *r, const Input *in, int slot, Result *res) {
+    const int size = PREPROCESS_SIZE;
+    saliency_chw_to_hwc(r->map, net_input_grad(&r->net, slot), size, size);
+    if (saliency_to_rgb8(r->rgb, r->map, size, size) && !r->o->quiet) {
+        char msg[1100];
+        snprintf(msg, sizeof msg, "%s: the map is flat (zero standard deviation); wrote a "
+                 "mid-grey image", in->path);
+        report_error(r, msg);
+    }
+    if ((r->inputs.batch_mode && file_make_parents(in->png, &res->err) != 0) ||
+        saliency_write_png(in->png, r->rgb, size, size, &res->err) != 0 ||
+        (in->npy && saliency_write_npy(in->npy, r->map, size, size, &res->err) != 0))
+        return -1;
+    res->written = 1;
+    return 0;
+}
+
+/* Runs inputs [first, first + n) as one batch; returns 0 or EXIT_IO. */
+static int run_group(Run *r, int first, int n) {
+    Result *res = r->results;
+    int slots[CLI_MAX_BATCH], targets[CLI_MAX_BATCH], used = 0;
+    for (int i = 0; i < n; i++) {
+        const Input *in = &r->inputs.items[first + i];
+        double start = now_ms();
+        res[i] = (Result){.status = DONE};
+        if (r->o->skip_existing && file_exists(in->png) && (!in->npy || file_exists(in->npy))) {
+            res[i].status = SKIPPED;
+        } else {
+            load_input(r, in, used, &res[i]);
+            if (res[i].status == DONE) slots[i] = used++;
+        }
+        res[i].ms = now_ms() - start;
+    }
+    double t1 = now_ms();
+    if (used > 0) net_forward(&r->net, used);
+    for (int i = 0; i < n; i++) {
+        if (res[i].status != DONE) continue;
+        const float *logits = net_logits(&r->net, slots[i]);
+        int t = r->target;
+        if (t < 0)
+            for (int c = t = 0; c < r->classes; c++) t = logits[c] > logits[t] ? c : t;
+        targets[slots[i]] = res[i].target = t;
+    }
+    if (used > 0) net_backward(&r->net, used, targets, r->o->guide);
+    double shared = used > 0 ? (now_ms() - t1) / used : 0;
+    int status = 0;
+    for (int i = 0; i < n; i++) {
+        const Input *in = &r->inputs.items[first + i];
+        const float *logits = res[i].status == DONE ? net_logits(&r->net, slots[i]) : NULL;
+        if (res[i].status == DONE && status == 0) {
+            double start = now_ms();
+            if (write_outputs(r, in, slots[i], &res[i]) != 0) {
+                res[i].status = FAILED;
+                status = EXIT_IO;
+            }
+            res[i].ms += shared + now_ms() - start;
+        } else if (res[i].status == DONE) {
+            res[i].status = FAILED;
+            error_set(&res[i].err, "%s: not written: the run stopped at the failed write above",
+                      in->path);
+        }
+        emit(r, in, &res[i], logits);
+    }
+    show_progress(r);
+    fflush(stdout);
+    return status;
 }
 
 static int run(const Options *o) {
+    Run r = {.o = o, .target = -1};
     Error err = {0};
     int status = 0;
-    Weights weights = {0};
-    Image img = {0};
-    Net net = {0};
-    float *map = NULL;
-    uint8_t *rgb = NULL;
-    char *output = NULL, *npy = NULL;
+    const int size = PREPROCESS_SIZE;
 
-    if (!(output = o->output ? strdup(o->output) : default_output(o->image)) ||
-        (o->npy && !(npy = npy_path(output)))) {
-        fprintf(stderr, "guidedbp: out of memory\n");
-        status = EXIT_IO;
-        goto done;
-    }
-    if (strcmp(output, o->image) == 0 || same_file(output, o->image) ||
-        (npy && (strcmp(npy, o->image) == 0 || same_file(npy, o->image)))) {
-        status = usage_error("%s: the output would overwrite the input image", o->image);
-        goto done;
-    }
-    if (weights_load(&weights, o->weights, &err) != 0) {
+    if (inputs_collect(&r.inputs, o, &err) != 0) {
         fprintf(stderr, "guidedbp: %s\n", err.msg);
-        if (strcmp(o->weights, DEFAULT_WEIGHTS) == 0)
+        fprintf(stderr, "Try 'guidedbp --help' for more information.\n");
+        return EXIT_USAGE;
+    }
+    if (weights_load(&r.weights, o->weights, &err) != 0) {
+        fprintf(stderr, "guidedbp: %s\n", err.msg);
+        if (strcmp(o->weights, CLI_DEFAULT_WEIGHTS) == 0)
             fprintf(stderr, "guidedbp: get torchvision's pretrained AlexNet with 'make weights', "
                             "or try the tool with --weights random:0\n");
         status = EXIT_WEIGHTS;
         goto done;
     }
-    const int size = PREPROCESS_SIZE;
-    if (net_init(&net, &weights, size, size, 1, o->threads ? o->threads : parallel_cpus(), &err) !=
-        0) {
+    int batch = o->batch < r.inputs.n ? o->batch : (r.inputs.n > 0 ? r.inputs.n : 1);
+    if (net_init(&r.net, &r.weights, size, size, batch, o->threads ? o->threads : parallel_cpus(),
+                 &err) != 0) {
         fprintf(stderr, "guidedbp: %s\n", err.msg);
         status = EXIT_IO;
         goto done;
     }
-    int classes = net_classes(&net), target = -1;
-    if (o->class_arg && labels_parse(o->class_arg, classes, &target, &err) != 0) {
-        status = usage_error("%s", err.msg);
+    r.classes = net_classes(&r.net);
+    if (o->class_arg && labels_parse(o->class_arg, r.classes, &r.target, &err) != 0) {
+        fprintf(stderr, "guidedbp: %s\nTry 'guidedbp --help' for more information.\n", err.msg);
+        status = EXIT_USAGE;
         goto done;
     }
-    if (image_load(o->image, &img, &err) != 0 ||
-        preprocess_imagenet(&img, net_input(&net, 0), NULL, &err) != 0) {
-        fprintf(stderr, "guidedbp: %s\n", err.msg);
-        status = EXIT_INPUT;
-        goto done;
-    }
-
-    net_forward(&net, 1);
-    const float *logits = net_logits(&net, 0);
-    if (target < 0) {
-        target = 0;
-        for (int i = 1; i < classes; i++)
-            if (logits[i] > logits[target]) target = i;
-    }
-    net_backward(&net, 1, &target, o->guide);
-
     size_t n = (size_t)size * size * 3;
-    if (!(map = malloc(n * sizeof *map)) || !(rgb = malloc(n))) {
+    r.map = malloc(n * sizeof *r.map);
+    r.rgb = malloc(n);
+    r.topk = malloc(sizeof *r.topk * (size_t)(o->topk < r.classes ? o->topk + 1 : r.classes));
+    r.results = malloc(sizeof *r.results * (size_t)batch);
+    if (!r.map || !r.rgb || !r.topk || !r.results) {
         fprintf(stderr, "guidedbp: out of memory\n");
         status = EXIT_IO;
         goto done;
     }
-    saliency_chw_to_hwc(map, net_input_grad(&net, 0), size, size);
-    if (saliency_to_rgb8(rgb, map, size, size) && !o->quiet)
-        fprintf(stderr, "guidedbp: %s: the map is flat (zero standard deviation); "
-                        "wrote a mid-grey image\n", o->image);
-    if (saliency_write_png(output, rgb, size, size, &err) != 0 ||
-        (npy && saliency_write_npy(npy, map, size, size, &err) != 0)) {
-        fprintf(stderr, "guidedbp: %s\n", err.msg);
-        status = EXIT_IO;
-        goto done;
+    r.progress = r.inputs.batch_mode && !o->quiet && isatty(STDERR_FILENO);
+    r.started = now_ms();
+    for (int first = 0; first < r.inputs.n && status == 0; first += batch) {
+        if (interrupted) break;
+        int count = r.inputs.n - first < batch ? r.inputs.n - first : batch;
+        status = run_group(&r, first, count);
     }
-    if (!o->quiet) {
-        print_results(o, &img, logits, classes, target);
-        printf("saliency: %s\n", output);
-        if (npy) printf("raw map: %s\n", npy);
+    clear_progress(&r);
+    if (status == 0 && interrupted) {
+        fprintf(stderr, "guidedbp: interrupted after %d of %d images; finished outputs are "
+                        "complete (rerun with --skip-existing to resume)\n",
+                r.done + r.failed + r.skipped, r.inputs.n);
+        status = EXIT_INTERRUPTED;
     }
+    if (status == 0 && r.failed > 0) status = EXIT_SOME_FAILED;
+    if (r.inputs.batch_mode && !o->quiet)
+        fprintf(stderr, "guidedbp: %d done, %d skipped, %d failed of %d images (%.1f s)\n",
+                r.done, r.skipped, r.failed, r.inputs.n, (now_ms() - r.started) / 1e3);
 
 done:
-    free(rgb);
-    free(map);
-    free(npy);
-    free(output);
-    net_free(&net);
-    image_free(&img);
-    weights_free(&weights);
+    free(r.results);
+    free(r.topk);
+    free(r.rgb);
+    free(r.map);
+    net_free(&r.net);
+    weights_free(&r.weights);
+    inputs_free(&r.inputs);
     return status;
 }
 
 int main(int argc, char **argv) {
     Options o;
-    int done;
-    int status = parse_args(argc, argv, &o, &done);
-    if (status != 0 || done) return status;
-    status = run(&o);
+    Error err = {0};
+    switch (cli_parse(argc, argv, &o, &err)) {
+    case CLI_HELP: usage(stdout); return 0;
+    case CLI_VERSION: printf("guidedbp " GUIDEDBP_VERSION "\n"); return 0;
+    case CLI_ERROR:
+        fprintf(stderr, "guidedbp: %s\nTry 'guidedbp --help' for more information.\n", err.msg);
+        return EXIT_USAGE;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; // a second signal stops the run at once
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int status = run(&o);
     if (fflush(stdout) != 0 && status == 0) {
         fprintf(stderr, "guidedbp: cannot write to standard output: %s\n", strerror(errno));
         status = EXIT_IO;
