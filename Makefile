@@ -17,7 +17,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/labels_data.o
 TESTS   := $(patsubst test/%.c,$(BUILD)/%,$(wildcard test/test_*.c))
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all test check demo bench weights fixtures clean
+.PHONY: all test check demo bench bench-compare fuzz weights fixtures clean
 all: $(BIN)
 
 $(BIN): $(BUILD)/main.o $(LIB_OBJ)
@@ -51,6 +51,21 @@ check:
 
 demo: $(BIN)
 	sh scripts/demo.sh ./$(BIN)
+
+# Benchmarks print numbers; they are never part of `make test`.
+bench: $(BUILD)/bench
+	$(BUILD)/bench
+
+$(BUILD)/bench: test/bench.c $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+bench-compare: $(BIN)
+	sh scripts/bench_compare.sh ./$(BIN)
+
+# Coverage-guided fuzzing with libFuzzer (clang), each target for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz:
+	sh scripts/fuzz.sh $(FUZZ_SECONDS)
 
 weights:
 	sh scripts/get_weights.sh

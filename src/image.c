@@ -49,38 +49,46 @@ static const char *sniff(const unsigned char *d, size_t n) {
     return NULL;
 }
 
+int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
+                 Image *img, Error *e) {
+    memset(img, 0, sizeof *img);
+    const char *format = sniff(data, size);
+    if (!format)
+        return error_set(e, "%s: unsupported image format (guidedbp reads PNG and JPEG)", name);
+    if (size > IMAGE_MAX_FILE_BYTES)
+        return error_set(e, "%s: %zu bytes, more than the %d MB limit for an image", name, size,
+                         IMAGE_MAX_FILE_BYTES >> 20);
+    int w, h, comp;
+    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp))
+        return error_set(e, "%s: corrupt %s header (%s)", name, format, stbi_failure_reason());
+    if (w < 1 || h < 1 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
+        (int64_t)w * h > max_pixels)
+        return error_set(e, "%s: %s of %dx%d pixels is outside the limits (at most %d a side, "
+                         "%" PRId64 " pixels in all; see --max-pixels)", name, format, w, h,
+                         IMAGE_MAX_SIDE, max_pixels);
+    // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG and
+    // JPEG colour type, and 8-bit output keeps the high byte of 16-bit data.
+    int dw, dh;
+    img->rgb = stbi_load_from_memory(data, (int)size, &dw, &dh, &comp, 3);
+    if (!img->rgb)
+        return error_set(e, "%s: corrupt %s data (%s)", name, format, stbi_failure_reason());
+    if (dw != w || dh != h) {
+        image_free(img);
+        return error_set(e, "%s: %s header and data disagree on the size", name, format);
+    }
+    img->width = dw;
+    img->height = dh;
+    return 0;
+}
+
 int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
     memset(img, 0, sizeof *img);
     unsigned char *data = NULL;
     size_t size = 0;
     if (read_file(path, &data, &size, e) != 0) return -1;
-    const char *format = sniff(data, size);
-    if (!format) {
-        free(data);
-        return error_set(e, "%s: unsupported image format (guidedbp reads PNG and JPEG)", path);
-    }
-    int w, h, comp;
-    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
-        free(data);
-        return error_set(e, "%s: corrupt %s header (%s)", path, format, stbi_failure_reason());
-    }
-    if (w < 1 || h < 1 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
-        (int64_t)w * h > max_pixels) {
-        free(data);
-        return error_set(e, "%s: %s of %dx%d pixels is outside the limits (at most %d a side, "
-                         "%" PRId64 " pixels in all; see --max-pixels)", path, format, w, h,
-                         IMAGE_MAX_SIDE, max_pixels);
-    }
-    // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG and
-    // JPEG colour type, and 8-bit output keeps the high byte of 16-bit data.
-    int dw, dh;
-    img->rgb = stbi_load_from_memory(data, (int)size, &dw, &dh, &comp, 3);
+    int rc = image_decode(data, size, path, max_pixels, img, e);
     free(data);
-    if (!img->rgb)
-        return error_set(e, "%s: corrupt %s data (%s)", path, format, stbi_failure_reason());
-    img->width = dw;
-    img->height = dh;
-    return 0;
+    return rc;
 }
 
 void image_free(Image *img) {

@@ -10,6 +10,7 @@
 #ifndef GUIDEDBP_IMAGE_H
 #define GUIDEDBP_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -33,6 +34,10 @@ enum {
  * without compositing, 16-bit samples reduced to their high byte. Images
  * above IMAGE_MAX_SIDE a side or max_pixels in all are refused. */
 int image_load(const char *path, int64_t max_pixels, Image *img, Error *e);
+
+/* The same from bytes in memory; name is only used in messages. */
+int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
+                 Image *img, Error *e);
 
 /* Releases the pixels and zeroes the struct; NULL and zeroed images are fine. */
 void image_free(Image *img);
