@@ -26,6 +26,9 @@ shared storage (storage_offset, any non-negative strides, including 0 for
 expanded tensors) is written as its own contiguous row-major copy, the values
 torch's .contiguous() gives, bit for bit.
 
+--expect alexnet also requires exactly torchvision AlexNet's tensor names and
+shapes (what `make weights` uses).
+
 The output is written atomically (temp file in the same directory, fsync,
 rename): a failed conversion leaves no OUT behind. Expected failures print one
 line on stderr and exit 1.
@@ -321,7 +324,7 @@ def _unpickle(f, what, storages=None):
 
 
 def _read_zip(path):
-    """Return (state_dict, storages) from a torch >= 1.6 zip archive."""
+    """Return [(name, _Tensor)] with storage bytes from a torch >= 1.6 zip archive."""
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
@@ -350,15 +353,21 @@ def _read_zip(path):
             with zf.open(info) as f:
                 obj = _unpickle(f, "data.pkl pickle", storages)
             state = _state_dict_items(obj)
-            for s in _used_float_storages(state):
+            for s in _used_storages(state):
                 rec = prefix + "data/" + s.key
                 if rec not in names:
                     raise PthError("storage %r has no record %s in the archive" % (s.key, rec))
-                size = zf.getinfo(rec).file_size
+                rinfo = zf.getinfo(rec)
+                size = rinfo.file_size
+                if rinfo.compress_type != zipfile.ZIP_STORED:
+                    # torch never compresses storages; refusing it keeps a
+                    # record's size bounded by the file's.
+                    raise PthError("storage %r record is compressed, which torch.save never "
+                                   "does" % s.key)
                 if size != s.numel * 4:
                     raise PthError("storage %r record is %d bytes, but its %d float32 "
                                    "elements need %d" % (s.key, size, s.numel, s.numel * 4))
-                s.data = zf.read(rec)
+                s.data = zf.read(rinfo)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
             raise PthError("truncated or corrupt zip archive (%s: %s)" % (type(e).__name__, e)) \
                 from None
@@ -366,7 +375,7 @@ def _read_zip(path):
 
 
 def _read_legacy(path):
-    """Return the state_dict from a legacy (non-zip) torch.save stream."""
+    """Return [(name, _Tensor)] with storage bytes from a legacy torch.save stream."""
     with open(path, "rb") as f:
         head = f.read(512)
         if len(head) >= 262 and head[257:262] == b"ustar":
@@ -398,7 +407,7 @@ def _read_legacy(path):
             raise PthError("malformed storage key list")
         if len(set(keys)) != len(keys) or set(keys) != set(storages):
             raise PthError("storage key list does not match the storages the state_dict uses")
-        used = set(id(s) for s in _used_float_storages(state))
+        used = set(id(s) for s in _used_storages(state))
         remaining = os.fstat(f.fileno()).st_size - f.tell()
         for key in keys:
             s = storages[key]
@@ -441,8 +450,8 @@ def _state_dict_items(obj):
         if not isinstance(name, str) or not name or name == "__metadata__":
             raise PthError("state_dict key %.60r is not a usable tensor name" % (name,))
         if not isinstance(t, _Tensor):
-            raise PthError("state_dict entry %r is a %s, not a tensor"
-                           % (name, type(t).__name__ if not isinstance(t, dict) else "dict"))
+            raise PthError("state_dict entry %r is not a tensor but a %s"
+                           % (name, "dict" if isinstance(t, dict) else type(t).__name__))
         _check_tensor(name, t)
         items.append((name, t))
     return items
@@ -477,7 +486,7 @@ def _check_tensor(name, t):
                               end, s.key, s.numel))
 
 
-def _used_float_storages(state):
+def _used_storages(state):
     seen = {}
     for _, t in state:
         seen.setdefault(id(t.storage), t.storage)
@@ -641,7 +650,10 @@ def convert(src, dst, expect=None):
         "source_sha256": digest,
         "source_format": "torch.save " + fmt,
     }
-    write_safetensors(dst, tensors, metadata)
+    try:
+        write_safetensors(dst, tensors, metadata)
+    except OSError as e:
+        raise OSError("cannot write %s: %s" % (dst, e.strerror or e)) from None
     values = sum(_numel(shape) for _, shape, _ in tensors)
     return ("convert_pth: %s (%s format, sha256 %s): %d tensors, %d float32 values -> %s "
             "(%d bytes) in %.2f s" % (src, fmt, digest, len(tensors), values, dst,

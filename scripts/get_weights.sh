@@ -20,7 +20,7 @@ expect=${GUIDEDBP_WEIGHTS_EXPECT-alexnet}
 python=${PYTHON:-python3}
 name=${url##*/}
 pth=$dir/$name
-part=$pth.part
+part=$dir/${name%.pth}.part.pth  # *.pth: git-ignored if a kill leaves it
 out=$dir/alexnet.safetensors
 
 say() {

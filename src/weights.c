@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
+
 const int alexnet_conv_k[ALEXNET_CONVS] = {11, 5, 3, 3, 3};
 const int alexnet_conv_stride[ALEXNET_CONVS] = {4, 1, 1, 1, 1};
 const int alexnet_conv_pad[ALEXNET_CONVS] = {2, 2, 1, 1, 1};
@@ -170,6 +172,48 @@ int weights_random(Weights *w, uint64_t seed, Error *e) {
     return 0;
 }
 
+/* A NaN or infinity in a weight would spread silently through the maps, so
+ * the file's tensors are scanned once, in fixed chunks over the threads. */
+enum { FINITE_CHUNK = 1 << 20 };
+
+typedef struct {
+    const StTensor *t;
+    size_t *first_bad; // per chunk: the first non-finite index, or SIZE_MAX
+} FiniteScan;
+
+static void scan_chunk(void *ctx, int task) {
+    const FiniteScan *s = ctx;
+    size_t begin = (size_t)task * FINITE_CHUNK, end = begin + FINITE_CHUNK;
+    if (end > s->t->count) end = s->t->count;
+    size_t bad = SIZE_MAX;
+    for (size_t i = begin; i < end; i++)
+        if (!isfinite(s->t->data[i])) {
+            bad = i;
+            break;
+        }
+    s->first_bad[task] = bad;
+}
+
+static int check_finite(const SafeTensors *st, const char *path, int threads, Error *e) {
+    for (int i = 0; i < st->n_tensors; i++) {
+        const StTensor *t = &st->tensors[i];
+        int chunks = (int)((t->count + FINITE_CHUNK - 1) / FINITE_CHUNK);
+        if (chunks == 0) continue;
+        size_t *first_bad = malloc(sizeof *first_bad * (size_t)chunks);
+        if (!first_bad) return error_set(e, "%s: out of memory", path);
+        FiniteScan scan = {t, first_bad};
+        parallel_for(chunks, threads, scan_chunk, &scan);
+        size_t bad = SIZE_MAX;
+        for (int c = 0; c < chunks && bad == SIZE_MAX; c++) bad = first_bad[c];
+        free(first_bad);
+        if (bad != SIZE_MAX)
+            return error_set(e, "%s: tensor '%s' holds %s at flat index %zu; weights must be "
+                             "finite", path, t->name, isnan(t->data[bad]) ? "NaN" : "an infinity",
+                             bad);
+    }
+    return 0;
+}
+
 int weights_load(Weights *w, const char *spec, Error *e) {
     memset(w, 0, sizeof *w);
     if (strncmp(spec, "random:", 7) == 0) {
@@ -183,7 +227,7 @@ int weights_load(Weights *w, const char *spec, Error *e) {
         return weights_random(w, (uint64_t)seed, e);
     }
     if (safetensors_open(&w->file, spec, e) != 0) return -1;
-    if (bind_file(w, spec, e) != 0) {
+    if (bind_file(w, spec, e) != 0 || check_finite(&w->file, spec, parallel_cpus(), e) != 0) {
         weights_free(w);
         return -1;
     }

@@ -11,6 +11,10 @@
  * splitmix64 stream, so any SEED gives the same tensors on every machine;
  * scripts/make_fixtures.py reproduces the stream in NumPy.
  *
+ * A file must hold exactly AlexNet's 16 tensors with consistent shapes, all
+ * values finite; anything else is refused with the tensor's name and the
+ * expected and found shape (or the offending value).
+ *
  *     Weights w = {0};
  *     if (weights_load(&w, "weights/alexnet.safetensors", &err) != 0) ...;
  *     weights_free(&w);     // unmaps the file / frees the random tensors

@@ -251,7 +251,7 @@ cp "$FIX/alexnet_tiny.pth" "$TMP/gw_src/$TINY_NAME"
 download_and_convert() {
     w=$TMP/gw_ok
     GUIDEDBP_WEIGHTS_URL=file://$TMP/gw_src/$TOY_NAME GUIDEDBP_WEIGHTS_DIR=$w \
-        GUIDEDBP_WEIGHTS_EXPECT= sh scripts/get_weights.sh >"$TMP/gw_ok.out" 2>&1 ||
+        GUIDEDBP_WEIGHTS_EXPECT='' sh scripts/get_weights.sh >"$TMP/gw_ok.out" 2>&1 ||
         fail_with "failed: $(cat "$TMP/gw_ok.out")" || return
     cmp -s "$w/$TOY_NAME" "$FIX/toy_zip.pth" || fail_with "downloaded file differs" || return
     verify "$w/alexnet.safetensors" "$w/$TOY_NAME" toy || return
@@ -263,7 +263,7 @@ present_not_downloaded() {
     w=$TMP/gw_ok
     rm -f "$w/alexnet.safetensors"
     GUIDEDBP_WEIGHTS_URL=http://127.0.0.1:9/$TOY_NAME GUIDEDBP_WEIGHTS_DIR=$w \
-        GUIDEDBP_WEIGHTS_EXPECT= sh scripts/get_weights.sh >"$TMP/gw_again.out" 2>&1 ||
+        GUIDEDBP_WEIGHTS_EXPECT='' sh scripts/get_weights.sh >"$TMP/gw_again.out" 2>&1 ||
         fail_with "failed: $(cat "$TMP/gw_again.out")" || return
     grep -q "already here, not downloading" "$TMP/gw_again.out" ||
         fail_with "unexpected output: $(cat "$TMP/gw_again.out")" || return
