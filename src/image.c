@@ -42,6 +42,12 @@ static int read_file(const char *path, unsigned char **data, size_t *size, Error
     return 0;
 }
 
+/* stb's reason for the last failure, never empty. */
+static const char *stb_reason(void) {
+    const char *r = stbi_failure_reason();
+    return r && *r ? r : "no reason given";
+}
+
 static const char *sniff(const unsigned char *d, size_t n) {
     static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (n >= 8 && memcmp(d, png, 8) == 0) return "PNG";
@@ -60,7 +66,7 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
                          IMAGE_MAX_FILE_BYTES >> 20);
     int w, h, comp;
     if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp))
-        return error_set(e, "%s: corrupt %s header (%s)", name, format, stbi_failure_reason());
+        return error_set(e, "%s: corrupt %s header (%s)", name, format, stb_reason());
     if (w < 1 || h < 1 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
         (int64_t)w * h > max_pixels)
         return error_set(e, "%s: %s of %dx%d pixels is outside the limits (at most %d a side, "
@@ -71,7 +77,7 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
     int dw, dh;
     img->rgb = stbi_load_from_memory(data, (int)size, &dw, &dh, &comp, 3);
     if (!img->rgb)
-        return error_set(e, "%s: corrupt %s data (%s)", name, format, stbi_failure_reason());
+        return error_set(e, "%s: corrupt %s data (%s)", name, format, stb_reason());
     if (dw != w || dh != h) {
         image_free(img);
         return error_set(e, "%s: %s header and data disagree on the size", name, format);
