@@ -124,51 +124,74 @@ static void fill_uniform(float *dst, size_t n, uint64_t seed, uint64_t first, do
     }
 }
 
+/* Layer `layer` (0-4 the convolutions, 5-7 the linear layers) of w's
+ * widths: its weight and bias counts and its fan-in. */
+static void layer_shape(const Weights *w, int layer, size_t *weights, size_t *biases,
+                        size_t *fan_in) {
+    size_t in = 3;
+    for (int i = 0; i < ALEXNET_CONVS; i++) {
+        size_t k = (size_t)alexnet_conv_k[i], out = (size_t)w->conv_c[i];
+        if (i == layer) *fan_in = in * k * k, *biases = out, *weights = out * *fan_in;
+        in = out;
+    }
+    in *= POOLED;
+    for (int i = 0; i < ALEXNET_FCS; i++) {
+        size_t out = (size_t)w->fc_out[i];
+        if (ALEXNET_CONVS + i == layer) *fan_in = in, *biases = out, *weights = out * in;
+        in = out;
+    }
+}
+
+/* Draws layer `layer` into wdst and bdst: the values at its place in the
+ * stream that runs over all tensors in state_dict order (each weight, then
+ * its bias), so a layer drawn alone equals the same layer drawn with all. */
+static void draw_layer(const Weights *w, int layer, uint64_t seed, float *wdst, float *bdst) {
+    uint64_t counter = 0;
+    size_t nw, nb, fan_in;
+    for (int i = 0; i < layer; i++) {
+        layer_shape(w, i, &nw, &nb, &fan_in);
+        counter += nw + nb;
+    }
+    layer_shape(w, layer, &nw, &nb, &fan_in);
+    double bound = 1.0 / sqrt((double)fan_in);
+    fill_uniform(wdst, nw, seed, counter, bound);
+    fill_uniform(bdst, nb, seed, counter + nw, bound);
+}
+
+static void point_layer(Weights *w, int layer, float *wt, float *bias) {
+    if (layer < ALEXNET_CONVS) w->conv_w[layer] = wt, w->conv_b[layer] = bias;
+    else w->fc_w[layer - ALEXNET_CONVS] = wt, w->fc_b[layer - ALEXNET_CONVS] = bias;
+}
+
 int weights_random(Weights *w, uint64_t seed, Error *e) {
     memset(w, 0, sizeof *w);
-    size_t total = 0, in_c = 3;
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        size_t k = (size_t)alexnet_conv_k[i];
-        total += (size_t)full_conv_c[i] * (in_c * k * k + 1);
-        in_c = (size_t)full_conv_c[i];
-    }
-    size_t in = in_c * POOLED;
-    for (int i = 0; i < ALEXNET_FCS; i++) {
-        total += (size_t)full_fc_out[i] * (in + 1);
-        in = (size_t)full_fc_out[i];
+    memcpy(w->conv_c, full_conv_c, sizeof w->conv_c);
+    memcpy(w->fc_out, full_fc_out, sizeof w->fc_out);
+    size_t total = 0, sizes[ALEXNET_LAYERS][2], fan_in;
+    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+        layer_shape(w, l, &sizes[l][0], &sizes[l][1], &fan_in);
+        total += sizes[l][0] + sizes[l][1];
     }
     if (!(w->owned = malloc(total * sizeof(float))))
         return error_set(e, "random:%" PRIu64 ": out of memory for %zu parameters", seed, total);
-
-    // Tensors in state_dict order (each weight, then its bias), one stream.
     float *p = w->owned;
-    uint64_t counter = 0;
-    in_c = 3;
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        size_t k = (size_t)alexnet_conv_k[i], fan_in = in_c * k * k, oc = (size_t)full_conv_c[i];
-        double bound = 1.0 / sqrt((double)fan_in);
-        w->conv_w[i] = p;
-        fill_uniform(p, oc * fan_in, seed, counter, bound);
-        p += oc * fan_in, counter += oc * fan_in;
-        w->conv_b[i] = p;
-        fill_uniform(p, oc, seed, counter, bound);
-        p += oc, counter += oc;
-        w->conv_c[i] = (int)oc;
-        in_c = oc;
+    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+        point_layer(w, l, p, p + sizes[l][0]);
+        draw_layer(w, l, seed, p, p + sizes[l][0]);
+        p += sizes[l][0] + sizes[l][1];
     }
-    in = in_c * POOLED;
-    for (int i = 0; i < ALEXNET_FCS; i++) {
-        size_t out = (size_t)full_fc_out[i];
-        double bound = 1.0 / sqrt((double)in);
-        w->fc_w[i] = p;
-        fill_uniform(p, out * in, seed, counter, bound);
-        p += out * in, counter += out * in;
-        w->fc_b[i] = p;
-        fill_uniform(p, out, seed, counter, bound);
-        p += out, counter += out;
-        w->fc_out[i] = (int)out;
-        in = out;
-    }
+    return 0;
+}
+
+int weights_randomize_layer(Weights *w, int layer, uint64_t seed, Error *e) {
+    size_t nw, nb, fan_in;
+    layer_shape(w, layer, &nw, &nb, &fan_in);
+    float *p = malloc((nw + nb) * sizeof(float));
+    if (!p) return error_set(e, "out of memory re-drawing %zu parameters", nw + nb);
+    draw_layer(w, layer, seed, p, p + nw);
+    free(w->redrawn[layer]);
+    w->redrawn[layer] = p;
+    point_layer(w, layer, p, p + nw);
     return 0;
 }
 
@@ -238,5 +261,6 @@ void weights_free(Weights *w) {
     if (!w) return;
     safetensors_close(&w->file);
     free(w->owned);
+    for (int l = 0; l < ALEXNET_LAYERS; l++) free(w->redrawn[l]);
     memset(w, 0, sizeof *w);
 }

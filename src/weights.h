@@ -27,7 +27,7 @@
 #include "error.h"
 #include "safetensors.h"
 
-enum { ALEXNET_CONVS = 5, ALEXNET_FCS = 3 };
+enum { ALEXNET_CONVS = 5, ALEXNET_FCS = 3, ALEXNET_LAYERS = ALEXNET_CONVS + ALEXNET_FCS };
 
 typedef struct {
     int conv_c[ALEXNET_CONVS];  // output channels of features.0, 3, 6, 8, 10
@@ -38,6 +38,7 @@ typedef struct {
     const float *fc_b[ALEXNET_FCS];     // (fc_out[i])
     SafeTensors file;                   // the mapping, when loaded from a file
     float *owned;                       // the tensors, when drawn from a seed
+    float *redrawn[ALEXNET_LAYERS];     // layers re-drawn by weights_randomize_layer
 } Weights;
 
 /* Kernel size, stride and padding of AlexNet's five convolutions. */
@@ -50,6 +51,12 @@ extern const char *const alexnet_fc_names[ALEXNET_FCS];
 int weights_load(Weights *w, const char *spec, Error *e);
 /* Full-size torchvision AlexNet drawn from seed (what "random:SEED" loads). */
 int weights_random(Weights *w, uint64_t seed, Error *e);
+/* Re-draws one layer (0-4: features.0 ... features.10; 5-7: classifier.1,
+ * .4, .6), weight and bias, with the default initialisation from seed: the
+ * values random:SEED has at that layer (for any widths, the layer's place in
+ * the same stream), so re-drawing every layer of a model gives random:SEED.
+ * The new tensors belong to w; used by the model-randomization check. */
+int weights_randomize_layer(Weights *w, int layer, uint64_t seed, Error *e);
 void weights_free(Weights *w);
 
 #endif

@@ -124,6 +124,15 @@ batch_equals_single() {
 }
 check "--batch 4 on 2 threads writes the same bytes as --batch 1 on 1" batch_equals_single
 
+progress_on_a_terminal_only() {
+    command -v script >/dev/null || { echo "  (no 'script' command: skipped)"; return 0; }
+    script -qec "$GUIDEDBP -w $TINY -o $TMP/out_tty $TMP/clean >/dev/null" "$TMP/tty" >/dev/null &&
+        grep -q "images/s" "$TMP/tty" || fail_with "no progress bar on a terminal" || return 1
+    script -qec "$GUIDEDBP -q -w $TINY -o $TMP/out_tty2 $TMP/clean" "$TMP/tty2" >/dev/null &&
+        ! grep -q "images/s" "$TMP/tty2" || fail_with "a progress bar with -q"
+}
+check "a progress bar on a terminal, none with -q" progress_on_a_terminal_only
+
 # png_complete FILE: ends with the IEND chunk, i.e. was not cut short.
 png_complete() {
     [ "$(tail -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "49454e44ae426082" ]

@@ -216,10 +216,41 @@ static void test_files_that_are_not_alexnet_are_refused(void) {
                   "'features.0.bias' holds an infinity", "finite");
 }
 
+/* tiny.safetensors was drawn by the same generator with seed 7, so
+ * re-drawing each of its layers with seed 7 must give back its exact bits,
+ * and any other seed different ones. */
+static void test_redrawn_layers_continue_the_stream(void) {
+    Weights file, w;
+    Error e;
+    CHECK_MSG(weights_load(&file, TINY, &e) == 0 && weights_load(&w, TINY, &e) == 0, "%s", e.msg);
+    for (int l = ALEXNET_LAYERS - 1; l >= 0; l--) {
+        CHECK_MSG(weights_randomize_layer(&w, l, 8, &e) == 0, "%s", e.msg);
+        CHECK(weights_randomize_layer(&w, l, 8, &e) == 0); // twice: the first copy is freed
+        const float *before = l < ALEXNET_CONVS ? file.conv_w[l] : file.fc_w[l - ALEXNET_CONVS];
+        const float *after = l < ALEXNET_CONVS ? w.conv_w[l] : w.fc_w[l - ALEXNET_CONVS];
+        CHECK_MSG(before[0] != after[0], "layer %d unchanged by seed 8", l);
+        CHECK(weights_randomize_layer(&w, l, 7, &e) == 0);
+        after = l < ALEXNET_CONVS ? w.conv_w[l] : w.fc_w[l - ALEXNET_CONVS];
+        size_t count = 0;
+        char name[64];
+        snprintf(name, sizeof name, "%s.weight",
+                 l < ALEXNET_CONVS ? alexnet_conv_names[l] : alexnet_fc_names[l - ALEXNET_CONVS]);
+        tensor(&w, name, &count);
+        CHECK_MSG(memcmp(before, after, count * 4) == 0, "layer %d: seed 7 is not tiny's", l);
+        const float *b0 = l < ALEXNET_CONVS ? file.conv_b[l] : file.fc_b[l - ALEXNET_CONVS];
+        const float *b1 = l < ALEXNET_CONVS ? w.conv_b[l] : w.fc_b[l - ALEXNET_CONVS];
+        int width = l < ALEXNET_CONVS ? w.conv_c[l] : w.fc_out[l - ALEXNET_CONVS];
+        CHECK_MSG(memcmp(b0, b1, (size_t)width * 4) == 0, "layer %d bias", l);
+    }
+    weights_free(&w);
+    weights_free(&file);
+}
+
 int main(void) {
     RUN(test_random_weights_match_numpy);
     RUN(test_bad_seeds_are_refused);
     RUN(test_reduced_width_file_loads);
     RUN(test_files_that_are_not_alexnet_are_refused);
+    RUN(test_redrawn_layers_continue_the_stream);
     return test_summary();
 }
