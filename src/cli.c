@@ -26,6 +26,15 @@ static int parse_int(const char *text, int lo, int hi, int *out) {
     return 0;
 }
 
+static int parse_u64(const char *text, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
 /* "I/N" with 0 <= I < N. */
 static int parse_shard(const char *text, int *shard, int *shards) {
     const char *slash = strchr(text, '/');
@@ -53,7 +62,7 @@ static const char *option_name(int opt, char **argv, char *buf, size_t len) {
 int cli_parse(int argc, char **argv, Options *o, Error *e) {
     enum {
         OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
-        OPT_MAX_PIXELS,
+        OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -66,11 +75,13 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"batch", required_argument, 0, OPT_BATCH}, {"shard", required_argument, 0, OPT_SHARD},
         {"files-from", required_argument, 0, OPT_FILES_FROM},
         {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
+        {"check", required_argument, 0, OPT_CHECK}, {"vs", required_argument, 0, OPT_VS},
+        {"strip", required_argument, 0, OPT_STRIP}, {"seed", required_argument, 0, OPT_SEED},
         {0, 0, 0, 0},
     };
     const char *env = getenv("GUIDEDBP_WEIGHTS");
     *o = (Options){.weights = env && *env ? env : CLI_DEFAULT_WEIGHTS, .topk = CLI_DEFAULT_TOPK,
-                   .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS,
+                   .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS, .seed = 1,
                    .guide = GUIDE_FEATURES};
     opterr = 0; // messages are ours
     optind = 0; // a full reset of getopt's state, so cli_parse can run again
@@ -94,8 +105,23 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             else return error_set(e, "--guide %s: expected 'features' or 'all'", optarg);
             break;
         case 'm':
-            if (strcmp(optarg, "guided") != 0)
-                return error_set(e, "--method %s: unknown method (available: guided)", optarg);
+            if (strcmp(optarg, "guided") == 0) o->method = METHOD_GUIDED;
+            else if (strcmp(optarg, "gradient") == 0) o->method = METHOD_GRADIENT;
+            else
+                return error_set(e, "--method %s: unknown method (available: guided, gradient)",
+                                 optarg);
+            break;
+        case OPT_CHECK:
+            if (strcmp(optarg, "class") == 0) o->check = CHECK_CLASS;
+            else if (strcmp(optarg, "randomize") == 0) o->check = CHECK_RANDOMIZE;
+            else return error_set(e, "--check %s: expected 'class' or 'randomize'", optarg);
+            break;
+        case OPT_VS: o->vs_arg = optarg; break;
+        case OPT_STRIP: o->strip = optarg; break;
+        case OPT_SEED:
+            if (parse_u64(optarg, &o->seed) != 0)
+                return error_set(e, "--seed %s: expected a whole number from 0 to %" PRIu64,
+                                 optarg, UINT64_MAX);
             break;
         case 'k':
             if (parse_int(optarg, 0, 1000000, &o->topk) != 0)
@@ -133,5 +159,11 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     o->inputs = argv + optind;
     o->n_inputs = argc - optind;
     if (o->n_inputs == 0 && !o->files_from) return error_set(e, "no IMAGE given");
+    if (o->vs_arg && o->check != CHECK_CLASS) return error_set(e, "--vs needs --check class");
+    if (o->strip && o->check == CHECK_NONE) return error_set(e, "--strip needs --check");
     return CLI_RUN;
+}
+
+GuideScope cli_scope(const Options *o) {
+    return o->method == METHOD_GRADIENT ? GUIDE_NONE : o->guide;
 }

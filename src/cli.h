@@ -18,6 +18,10 @@
 enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
 enum { CLI_DEFAULT_TOPK = 5, CLI_MAX_BATCH = 256 };
 
+typedef enum { METHOD_GUIDED, METHOD_GRADIENT } Method;
+/* --check: how much the map depends on the class, or on the weights. */
+typedef enum { CHECK_NONE, CHECK_CLASS, CHECK_RANDOMIZE } Check;
+
 typedef struct {
     char **inputs;          // the IMAGE/DIR arguments (argv's own)
     int n_inputs;
@@ -31,8 +35,16 @@ typedef struct {
     int batch;
     int shard, shards;      // --shard I/N; 0/1 when not given
     int64_t max_pixels;
-    GuideScope guide;
+    Method method;
+    GuideScope guide;       // --guide; the method decides whether it applies
+    Check check;
+    const char *vs_arg;     // --vs CLASS for --check class; NULL: the lowest-scoring
+    const char *strip;      // --strip FILE.png: the maps of a check side by side
+    uint64_t seed;          // --seed: the re-drawn weights of --check randomize
 } Options;
+
+/* The ReLU scope the method and --guide give: GUIDE_NONE for gradient. */
+GuideScope cli_scope(const Options *o);
 
 int cli_parse(int argc, char **argv, Options *o, Error *e);
 

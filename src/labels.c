@@ -15,20 +15,20 @@ const char *labels_name(int index, int classes) {
     return imagenet_classes[index];
 }
 
-int labels_parse(const char *text, int classes, int *index, Error *e) {
+int labels_parse(const char *option, const char *text, int classes, int *index, Error *e) {
     if (*text >= '0' && *text <= '9') {
         char *end;
         errno = 0;
         long v = strtol(text, &end, 10);
         if (*end != '\0' || errno == ERANGE || v >= classes)
-            return error_set(e, "--class %s: not a class index (the model has classes 0 to %d)",
-                             text, classes - 1);
+            return error_set(e, "%s %s: not a class index (the model has classes 0 to %d)",
+                             option, text, classes - 1);
         *index = (int)v;
         return 0;
     }
     if (classes != imagenet_classes_count)
-        return error_set(e, "--class %s: this model has %d classes and no names; give an index",
-                         text, classes);
+        return error_set(e, "%s %s: this model has %d classes and no names; give an index",
+                         option, text, classes);
     for (int i = 0; i < classes; i++) {
         if (strcmp(imagenet_classes[i], text) == 0) {
             *index = i;
@@ -49,8 +49,9 @@ int labels_parse(const char *text, int classes, int *index, Error *e) {
         return 0;
     }
     if (count > 1)
-        return error_set(e, "--class %s: ambiguous, it names %s; give the exact name or index",
-                         text, others);
-    return error_set(e, "--class %s: no ImageNet class has this name (see "
-                     "weights/imagenet_classes.txt, or give an index 0-%d)", text, classes - 1);
+        return error_set(e, "%s %s: ambiguous, it names %s; give the exact name or index",
+                         option, text, others);
+    return error_set(e, "%s %s: no ImageNet class has this name (see "
+                     "weights/imagenet_classes.txt, or give an index 0-%d)", option, text,
+                     classes - 1);
 }

@@ -12,8 +12,9 @@
 /* The name of class `index` of a model with `classes` outputs, or NULL. */
 const char *labels_name(int index, int classes);
 
-/* Parses --class: a class index in [0, classes), or a class name matched
- * exactly, else ignoring case; an ambiguous or unknown name is an error. */
-int labels_parse(const char *text, int classes, int *index, Error *e);
+/* Parses a class argument: an index in [0, classes), or a class name matched
+ * exactly, else ignoring case; an ambiguous or unknown name is an error,
+ * whose message starts with `option` (the option it came from). */
+int labels_parse(const char *option, const char *text, int classes, int *index, Error *e);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "check.h"
 #include "cli.h"
 #include "fileio.h"
 #include "image.h"
@@ -60,11 +61,21 @@ static void usage(FILE *f) {
             "      --guide SCOPE      ReLUs that use the guided rule: features (those of\n"
             "                         model.features, the reference recipe) or all\n"
             "                         (default: features)\n"
-            "  -m, --method NAME      guided (the only method for now; default: guided)\n"
+            "  -m, --method NAME      guided, or gradient (the plain input gradient, no\n"
+            "                         ReLU altered; --guide does not apply) (default: guided)\n"
             "  -k, --topk K           top classes to report (default: %d)\n"
             "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
             "                         for any N\n"
             "  -q, --quiet            no results, progress or warnings; only errors\n"
+            "\n"
+            "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
+            "      --check class      similarity of the map to the map of another class\n"
+            "      --vs CLASS         that class (default: the lowest-scoring one)\n"
+            "      --check randomize  similarity of the map to maps with layers re-drawn at\n"
+            "                         random, cascading from classifier.6 down and one at a\n"
+            "                         time\n"
+            "      --seed N           seed of the re-drawn weights (default: 1)\n"
+            "      --strip FILE.png   the compared maps side by side (one image only)\n"
             "\n"
             "Batches:\n"
             "  -r, --recursive        take images from DIRs' subdirectories too\n"
@@ -96,8 +107,9 @@ static double now_ms(void) {
 typedef struct {
     enum { DONE, SKIPPED, FAILED } status;
     Error err;
-    int width, height, target, written;
+    int width, height, target, written, checked;
     double ms;
+    CheckResult check;
 } Result;
 
 /* The state of a run; every pointer is owned here and freed in run(). */
@@ -111,7 +123,7 @@ typedef struct {
     uint8_t *rgb;    // (224, 224, 3)
     int *topk;       // (topk)
     Result *results; // (batch)
-    int classes, target, progress;
+    int classes, target, vs, progress, threads;
     int done, failed, skipped;
     double started;
 } Run;
@@ -158,6 +170,58 @@ static double softmax_at(const float *logits, int classes, int i) {
     return exp(logits[i] - max) / z;
 }
 
+static cJSON *similarity_json(const Similarity *s, const char *layer) {
+    cJSON *o = cJSON_CreateObject();
+    if (layer) cJSON_AddStringToObject(o, "layer", layer);
+    cJSON_AddNumberToObject(o, "spearman_abs", s->spearman_abs);
+    cJSON_AddNumberToObject(o, "spearman", s->spearman);
+    cJSON_AddNumberToObject(o, "ssim", s->ssim);
+    return o;
+}
+
+static cJSON *check_json(Check check, const CheckResult *c) {
+    if (check == CHECK_CLASS) {
+        cJSON *o = similarity_json(&c->class_sim, NULL);
+        cJSON_AddNumberToObject(o, "vs", c->vs);
+        return o;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *cascading = cJSON_AddArrayToObject(o, "cascading");
+    cJSON *independent = cJSON_AddArrayToObject(o, "independent");
+    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+        cJSON_AddItemToArray(cascading,
+                             similarity_json(&c->cascading[l].sim, c->cascading[l].layer));
+        cJSON_AddItemToArray(independent,
+                             similarity_json(&c->independent[l].sim, c->independent[l].layer));
+    }
+    return o;
+}
+
+/* The check's numbers as a table on stderr, for people. */
+static void print_check(const Run *r, const Input *in, const Result *res) {
+    const CheckResult *c = &res->check;
+    clear_progress(r);
+    if (r->o->check == CHECK_CLASS) {
+        const char *a = labels_name(res->target, r->classes), *b = labels_name(c->vs, r->classes);
+        fprintf(stderr, "check class: %s, map of %d %s vs map of %d %s\n", in->path, res->target,
+                a ? a : "-", c->vs, b ? b : "-");
+        fprintf(stderr, "  spearman_abs %.4f  spearman %.4f  ssim %.4f\n",
+                c->class_sim.spearman_abs, c->class_sim.spearman, c->class_sim.ssim);
+        return;
+    }
+    fprintf(stderr, "check randomize: %s, seed %llu (1 = the map did not change)\n", in->path,
+            (unsigned long long)r->o->seed);
+    fprintf(stderr, "  %-14s %-29s %s\n", "re-drawn", "cascading (this and above)",
+            "independent (this layer only)");
+    fprintf(stderr, "  %-14s %9s %9s %9s  %9s %9s %9s\n", "layer", "sp_abs", "spearman", "ssim",
+            "sp_abs", "spearman", "ssim");
+    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+        const Similarity *x = &c->cascading[l].sim, *y = &c->independent[l].sim;
+        fprintf(stderr, "  %-14s %9.4f %9.4f %9.4f  %9.4f %9.4f %9.4f\n", c->cascading[l].layer,
+                x->spearman_abs, x->spearman, x->ssim, y->spearman_abs, y->spearman, y->ssim);
+    }
+}
+
 static void print_json(const Run *r, const Input *in, const Result *res, const float *logits,
                        int k) {
     cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
@@ -200,6 +264,7 @@ static void print_json(const Run *r, const Input *in, const Result *res, const f
         cJSON_AddNullToObject(j, "width");
         cJSON_AddNullToObject(j, "height");
     }
+    if (res->checked) cJSON_AddItemToObject(j, "check", check_json(r->o->check, &res->check));
     cJSON_AddNumberToObject(j, "ms", round(res->ms * 10) / 10);
     char *text = cJSON_PrintUnformatted(j);
     if (text) puts(text);
@@ -242,6 +307,7 @@ static void emit(Run *r, const Input *in, const Result *res, const float *logits
     }
     r->done += res->status == DONE;
     r->skipped += res->status == SKIPPED;
+    if (res->checked && !r->o->quiet) print_check(r, in, res);
     if (r->o->json) {
         clear_progress(r);
         print_json(r, in, res, logits, k);
@@ -282,6 +348,58 @@ static int write_outputs(Run *r, const Input *in, int slot, Result *res) {
     return 0;
 }
 
+/* The check the options ask for, on one image whose map is in r->map, and
+ * the strip of its maps when asked; 0, or -1 with res->err set. */
+static int run_check(Run *r, int slot, Result *res) {
+    const Options *o = r->o;
+    const int size = PREPROCESS_SIZE;
+    size_t map = (size_t)size * size * 3;
+    int tiles = o->check == CHECK_CLASS ? 2 : 1 + ALEXNET_LAYERS;
+    float *maps = NULL;
+    uint8_t *strip = NULL;
+    int rc = -1;
+    if (o->strip && (!(maps = malloc(sizeof *maps * map * (size_t)tiles)) ||
+                     !(strip = malloc(map * (size_t)tiles)))) {
+        error_set(&res->err, "%s: out of memory for the check's strip", o->strip);
+        goto done;
+    }
+    if (maps) memcpy(maps, r->map, sizeof *maps * map);
+    const float *input = net_input(&r->net, slot);
+    int vs = r->vs;
+    if (o->check == CHECK_CLASS && vs < 0) {
+        const float *logits = net_logits(&r->net, slot);
+        for (int c = vs = 0; c < r->classes; c++) vs = logits[c] < logits[vs] ? c : vs;
+    }
+    if ((o->check == CHECK_CLASS
+             ? check_class(&r->weights, input, r->map, vs, cli_scope(o), r->threads, &res->check,
+                           maps ? maps + map : NULL, &res->err)
+             : check_randomize(&r->weights, input, r->map, res->target, cli_scope(o), o->seed,
+                               r->threads, &res->check, maps ? maps + map : NULL, &res->err)) != 0)
+        goto done;
+    res->checked = 1;
+    if (strip) {
+        // Tiles side by side, each normalized on its own.
+        uint8_t *tile = malloc(map);
+        if (!tile) {
+            error_set(&res->err, "%s: out of memory", o->strip);
+            goto done;
+        }
+        for (int t = 0; t < tiles; t++) {
+            saliency_to_rgb8(tile, maps + (size_t)t * map, size, size);
+            for (int y = 0; y < size; y++)
+                memcpy(strip + ((size_t)y * tiles + t) * size * 3, tile + (size_t)y * size * 3,
+                       (size_t)size * 3);
+        }
+        free(tile);
+        if (saliency_write_png(o->strip, strip, size, size * tiles, &res->err) != 0) goto done;
+    }
+    rc = 0;
+done:
+    free(strip);
+    free(maps);
+    return rc;
+}
+
 /* Runs inputs [first, first + n) as one batch; returns 0 or EXIT_IO. */
 static int run_group(Run *r, int first, int n) {
     Result *res = r->results;
@@ -308,7 +426,7 @@ static int run_group(Run *r, int first, int n) {
             for (int c = t = 0; c < r->classes; c++) t = logits[c] > logits[t] ? c : t;
         targets[slots[i]] = res[i].target = t;
     }
-    if (used > 0) net_backward(&r->net, used, targets, r->o->guide);
+    if (used > 0) net_backward(&r->net, used, targets, cli_scope(r->o));
     double shared = used > 0 ? (now_ms() - t1) / used : 0;
     int status = 0;
     for (int i = 0; i < n; i++) {
@@ -319,6 +437,8 @@ static int run_group(Run *r, int first, int n) {
             if (write_outputs(r, in, slots[i], &res[i]) != 0) {
                 res[i].status = FAILED;
                 status = EXIT_IO;
+            } else if (r->o->check && run_check(r, slots[i], &res[i]) != 0) {
+                res[i].status = FAILED;
             }
             res[i].ms += shared + now_ms() - start;
         } else if (res[i].status == DONE) {
@@ -334,7 +454,7 @@ static int run_group(Run *r, int first, int n) {
 }
 
 static int run(const Options *o) {
-    Run r = {.o = o, .target = -1};
+    Run r = {.o = o, .target = -1, .vs = -1};
     Error err = {0};
     int status = 0;
     const int size = PREPROCESS_SIZE;
@@ -352,15 +472,27 @@ static int run(const Options *o) {
         status = EXIT_WEIGHTS;
         goto done;
     }
+    if (o->strip && r.inputs.batch_mode) {
+        fprintf(stderr, "guidedbp: --strip %s: only with one image\n", o->strip);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    char same_seed[32];
+    snprintf(same_seed, sizeof same_seed, "random:%llu", (unsigned long long)o->seed);
+    if (o->check == CHECK_RANDOMIZE && strcmp(o->weights, same_seed) == 0 && !o->quiet)
+        fprintf(stderr, "guidedbp: warning: --seed %llu re-draws exactly the weights of %s, so "
+                        "nothing will change; choose another --seed\n",
+                (unsigned long long)o->seed, o->weights);
     int batch = o->batch < r.inputs.n ? o->batch : (r.inputs.n > 0 ? r.inputs.n : 1);
-    if (net_init(&r.net, &r.weights, size, size, batch, o->threads ? o->threads : parallel_cpus(),
-                 &err) != 0) {
+    r.threads = o->threads ? o->threads : parallel_cpus();
+    if (net_init(&r.net, &r.weights, size, size, batch, r.threads, &err) != 0) {
         fprintf(stderr, "guidedbp: %s\n", err.msg);
         status = EXIT_IO;
         goto done;
     }
     r.classes = net_classes(&r.net);
-    if (o->class_arg && labels_parse(o->class_arg, r.classes, &r.target, &err) != 0) {
+    if ((o->class_arg && labels_parse("--class", o->class_arg, r.classes, &r.target, &err) != 0) ||
+        (o->vs_arg && labels_parse("--vs", o->vs_arg, r.classes, &r.vs, &err) != 0)) {
         fprintf(stderr, "guidedbp: %s\nTry 'guidedbp --help' for more information.\n", err.msg);
         status = EXIT_USAGE;
         goto done;

@@ -80,6 +80,15 @@ static int build(Net *net, const Weights *wt, int height, int width, Error *e) {
     return 0;
 }
 
+void net_bind(Net *net, const Weights *w) {
+    int conv = 0, fc = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        Layer *l = &net->layers[i];
+        if (l->kind == LAYER_CONV) l->w = w->conv_w[conv], l->b = w->conv_b[conv], conv++;
+        if (l->kind == LAYER_LINEAR) l->w = w->fc_w[fc], l->b = w->fc_b[fc], fc++;
+    }
+}
+
 int net_init(Net *net, const Weights *w, int height, int width, int batch, int threads,
              Error *e) {
     memset(net, 0, sizeof *net);

@@ -63,6 +63,8 @@ typedef struct {
 
 int net_init(Net *net, const Weights *w, int height, int width, int batch, int threads, Error *e);
 void net_free(Net *net);
+/* Points the layers at w's tensors, which must have the widths net_init saw. */
+void net_bind(Net *net, const Weights *w);
 
 float *net_input(Net *net, int b);                // (3, height, width) of image b
 const float *net_logits(const Net *net, int b);   // (classes)

@@ -257,6 +257,13 @@ int weights_load(Weights *w, const char *spec, Error *e) {
     return 0;
 }
 
+void weights_view(const Weights *src, Weights *view) {
+    *view = *src;
+    memset(&view->file, 0, sizeof view->file);
+    view->owned = NULL;
+    memset(view->redrawn, 0, sizeof view->redrawn);
+}
+
 void weights_free(Weights *w) {
     if (!w) return;
     safetensors_close(&w->file);

@@ -57,6 +57,10 @@ int weights_random(Weights *w, uint64_t seed, Error *e);
  * the same stream), so re-drawing every layer of a model gives random:SEED.
  * The new tensors belong to w; used by the model-randomization check. */
 int weights_randomize_layer(Weights *w, int layer, uint64_t seed, Error *e);
+/* A Weights that borrows src's tensors (src must outlive it), for re-drawing
+ * layers without touching src; weights_free on it frees only its re-drawn
+ * layers. */
+void weights_view(const Weights *src, Weights *view);
 void weights_free(Weights *w);
 
 #endif

@@ -32,7 +32,7 @@ check "no image: usage error" expect 2 "no IMAGE given" "$GUIDEDBP"
 check "unknown option" expect 2 "--frobnicate: unknown option" "$GUIDEDBP" --frobnicate "$CAT"
 check "option missing its value" expect 2 "-o: this option needs a value" "$GUIDEDBP" "$CAT" -o
 check "bad --guide" expect 2 "--guide sideways" "$GUIDEDBP" --guide sideways "$CAT"
-check "unknown --method" expect 2 "available: guided" "$GUIDEDBP" -m occlusion "$CAT"
+check "unknown --method" expect 2 "available: guided, gradient" "$GUIDEDBP" -m occlusion "$CAT"
 check "--threads 0" expect 2 "--threads 0" "$GUIDEDBP" -t 0 "$CAT"
 check "--topk -1" expect 2 "--topk -1" "$GUIDEDBP" -k -1 "$CAT"
 check "several images need -o DIR" expect 2 "give an output directory with -o DIR" \
@@ -108,6 +108,36 @@ identical_bytes() {
         cmp "$TMP/t2.png" "$TMP/t3.png" && cmp "$TMP/t2.npy" "$TMP/t3.npy"
 }
 check "identical bytes for --threads 1 and 2, and run to run" identical_bytes
+
+check "--vs without --check class" expect 2 "--vs needs --check class" "$GUIDEDBP" --vs 3 "$CAT"
+check "bad --check" expect 2 "--check sideways" "$GUIDEDBP" --check sideways "$CAT"
+check "--strip with several images" expect 2 "--strip .*only with one image" \
+    "$GUIDEDBP" -w "$TINY" --check class --strip "$TMP/s.png" -o "$TMP/sdir" "$CAT" "$GRAY"
+
+checks_in_json() {
+    "$GUIDEDBP" -w "$TINY" --json -m gradient --check randomize --strip "$TMP/strip.png" \
+        -o "$TMP/r.png" "$CAT" >"$TMP/r.json" 2>"$TMP/r.err" || return 1
+    "$GUIDEDBP" -w "$TINY" --json --check class --vs tabby -o "$TMP/c.png" "$CAT" >"$TMP/c.json" \
+        2>"$TMP/c.err" || return 1
+    ${PYTHON:-python3} - "$TMP/r.json" "$TMP/c.json" <<'PYEOF' || return 1
+import json, sys
+r = json.load(open(sys.argv[1]))["check"]
+names = ["classifier.6", "classifier.4", "classifier.1", "features.10", "features.8",
+         "features.6", "features.3", "features.0"]
+for kind in ("cascading", "independent"):
+    assert [s["layer"] for s in r[kind]] == names, r[kind]
+    for s in r[kind]:
+        assert all(-1 <= s[k] <= 1 for k in ("spearman_abs", "spearman", "ssim")), s
+c = json.load(open(sys.argv[2]))["check"]
+assert c["vs"] == 281 and all(-1 <= c[k] <= 1 for k in ("spearman_abs", "spearman", "ssim")), c
+PYEOF
+    grep -q "features.0" "$TMP/r.err" && grep -q "map of 281 tabby" "$TMP/c.err" ||
+        fail_with "no table on stderr" || return 1
+    # 9 tiles of 224: the map, then the 8 cascading steps.
+    [ "$(head -c 24 "$TMP/strip.png" | tail -c 8 | od -An -tx1 | tr -d ' \n')" = 000007e0000000e0 ] ||
+        fail_with "the strip is not 2016x224"
+}
+check "--check randomize and class: JSON records, tables, the strip" checks_in_json
 
 leaves_no_temporaries() {
     ! ls -a "$TMP" | grep -q '\.tmp\.' || fail_with "temporary files left: $(ls -a "$TMP")"

@@ -1,0 +1,511 @@
+#!/usr/bin/env python3
+"""make_hostile.py: writes the hostile-input corpus test/test_hostile.sh runs.
+
+    python3 scripts/make_hostile.py [DIR]            # default DIR: test/hostile
+    python3 scripts/make_hostile.py --large DIR      # also the large cases, into DIR
+
+Standard library only, deterministic (same bytes on every run). Every file is
+a few hundred bytes to a few KB: images are built by hand (a PNG writer on
+zlib, a JPEG writer for flat grey/colour blocks), weights are a width-1
+AlexNet-shaped safetensors file and mutations of it. The large cases (an
+IDAT that inflates to 1 GiB from a 1 MB file) are written only with --large,
+never committed.
+
+DIR/cases.txt is the manifest, one case a line:
+
+    FILE  ARG  STATUS  REGEX
+
+ARG is `image` (the file is the IMAGE, with the small fixture model) or
+`weights` (the file is --weights, the image a good one); STATUS the exit
+status guidedbp must return; REGEX (the rest of the line) an extended
+regular expression its stderr must match. FILE is relative to DIR.
+"""
+import json
+import os
+import struct
+import sys
+import zlib
+
+# --------------------------------------------------------------------- PNG
+
+
+def chunk(kind, data, crc=None):
+    if crc is None:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def ihdr(w, h, depth=8, colour=2, interlace=0):
+    return chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, interlace))
+
+
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def pixel(x, y, c):
+    """A smooth deterministic pattern, so a decoded image is not flat."""
+    return (x * 7 + y * 13 + c * 50) & 0xFF
+
+
+def scanlines(w, h, depth, colour):
+    """Raw filtered rows (filter 0) of a w x h image."""
+    n = CHANNELS[colour]
+    rows = []
+    for y in range(h):
+        row = bytearray([0])
+        if depth == 16:
+            for x in range(w):
+                for c in range(n):
+                    v = pixel(x, y, c)
+                    row += bytes([v, 255 - v])
+        elif depth == 8:
+            for x in range(w):
+                for c in range(n):
+                    row.append(pixel(x, y, c) if colour != 3 else (x + y) % 4)
+        else:  # sub-byte depths, packed high bits first
+            bits = []
+            for x in range(w):
+                bits.append(((x + y) % (1 << depth)))
+            acc, nbits = 0, 0
+            for b in bits:
+                acc = (acc << depth) | b
+                nbits += depth
+                if nbits == 8:
+                    row.append(acc)
+                    acc, nbits = 0, 0
+            if nbits:
+                row.append(acc << (8 - nbits))
+        rows.append(bytes(row))
+    return rows
+
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+         (0, 1, 1, 2)]
+
+
+def interlaced_raw(w, h, depth, colour):
+    n = CHANNELS[colour]
+    out = bytearray()
+    for x0, y0, dx, dy in ADAM7:
+        pw = (w - x0 + dx - 1) // dx if w > x0 else 0
+        ph = (h - y0 + dy - 1) // dy if h > y0 else 0
+        if pw == 0 or ph == 0:
+            continue
+        for py in range(ph):
+            y = y0 + py * dy
+            out.append(0)
+            for px in range(pw):
+                x = x0 + px * dx
+                for c in range(n):
+                    v = pixel(x, y, c)
+                    out += bytes([v, 255 - v]) if depth == 16 else bytes([v])
+    return bytes(out)
+
+
+def png(w, h, depth=8, colour=2, interlace=0, extra=b"", raw=None):
+    if raw is None:
+        raw = (interlaced_raw(w, h, depth, colour) if interlace
+               else b"".join(scanlines(w, h, depth, colour)))
+    return (PNG_SIG + ihdr(w, h, depth, colour, interlace) + extra +
+            chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def png_palette_trns():
+    plte = chunk(b"PLTE", bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0]))
+    trns = chunk(b"tRNS", bytes([0, 128, 255]))  # entries 0 and 1 (partly) transparent
+    return png(16, 12, 8, 3, extra=plte + trns)
+
+
+def png_bad_crc():
+    data = bytearray(png(16, 16))
+    # The IDAT's CRC is the 4 bytes before IEND's 12.
+    data[-13] ^= 0x55
+    return bytes(data)
+
+
+def png_bad_zlib():
+    # A zlib header then a final block of the reserved type 3.
+    idat = b"\x78\x9c" + bytes([0b00000111]) + b"\x00" * 8
+    return PNG_SIG + ihdr(16, 16) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def png_claims(w, h):
+    """A valid header claiming w x h, then a tiny IDAT: a decompression bomb."""
+    return (PNG_SIG + ihdr(w, h) + chunk(b"IDAT", zlib.compress(b"\x00" * 64, 9)) +
+            chunk(b"IEND", b""))
+
+
+def png_inflate_bomb(size):
+    """A 1x1 RGB PNG whose IDAT inflates to `size` bytes (the image needs 4)."""
+    comp = zlib.compressobj(9)
+    block = b"\x00" * (1 << 20)
+    parts = []
+    for _ in range(size >> 20):
+        parts.append(comp.compress(block))
+    parts.append(comp.flush())
+    return PNG_SIG + ihdr(1, 1) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+
+
+# -------------------------------------------------------------------- JPEG
+#
+# Flat blocks only: every DC difference is 0 and every AC band is empty, so
+# one Huffman code ('0') per table suffices. The result is a valid JPEG of
+# mid-grey (level 128) in every component, whatever the colour space.
+
+
+def marker(code, payload=b""):
+    return b"\xff" + bytes([code]) + (struct.pack(">H", len(payload) + 2) + payload
+                                      if payload is not None else b"")
+
+
+def dht(cls, ident, symbols):
+    counts = [0] * 16
+    counts[0] = len(symbols)  # every symbol a 1-bit code: only works for 1
+    return marker(0xC4, bytes([cls << 4 | ident]) + bytes(counts) + bytes(symbols))
+
+
+def bits_to_bytes(nbits):
+    """nbits zero bits (each a '0' code), padded with ones."""
+    out = bytearray(b"\x00" * (nbits // 8))
+    rem = nbits % 8
+    if rem:
+        out.append((1 << (8 - rem)) - 1)
+    return bytes(out)
+
+
+def jpeg(w, h, ncomp=3, progressive=False, adobe=None, data_override=None, truncate=None):
+    soi = b"\xff\xd8"
+    app = b""
+    if adobe is not None:
+        app = marker(0xEE, b"Adobe" + struct.pack(">HHHB", 100, 0, 0, adobe))
+    else:
+        app = marker(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+    dqt = marker(0xDB, b"\x00" + b"\x01" * 64)
+    comps = b"".join(bytes([i + 1, 0x11, 0]) for i in range(ncomp))
+    sof = marker(0xC2 if progressive else 0xC0,
+                 struct.pack(">BHHB", 8, h, w, ncomp) + comps)
+    tables = dht(0, 0, [0]) + dht(1, 0, [0])
+    blocks = ((w + 7) // 8) * ((h + 7) // 8)
+    scans = b""
+    if not progressive:
+        sos = marker(0xDA, bytes([ncomp]) + b"".join(bytes([i + 1, 0x00]) for i in range(ncomp))
+                     + bytes([0, 63, 0]))
+        data = bits_to_bytes(blocks * ncomp * 2) if data_override is None else data_override
+        scans = sos + data
+    else:
+        # DC first (all components interleaved), then one AC scan per component.
+        sos = marker(0xDA, bytes([ncomp]) + b"".join(bytes([i + 1, 0x00]) for i in range(ncomp))
+                     + bytes([0, 0, 0]))
+        scans = sos + bits_to_bytes(blocks * ncomp)
+        for i in range(ncomp):
+            sos = marker(0xDA, bytes([1, i + 1, 0x00, 1, 63, 0]))
+            scans += sos + bits_to_bytes(blocks)
+    body = soi + app + dqt + sof + tables + scans
+    if truncate is not None:
+        return body[:truncate]
+    return body + b"\xff\xd9"
+
+
+# ------------------------------------------------------ other formats, .png
+
+
+def gif_1x1():
+    return (b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+            + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00" + b"\x3b")
+
+
+def bmp_2x2():
+    row = b"\x00\x00\xff\xff\xff\xff" + b"\x00\x00"  # 2 BGR pixels + padding to 4
+    pixels = row * 2
+    header = struct.pack("<IiiHHIIiiII", 40, 2, 2, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 14 + 40 + len(pixels), 0, 0, 54) + header + pixels
+
+
+def psd_2x2():
+    head = b"8BPS" + struct.pack(">H", 1) + b"\x00" * 6 + struct.pack(">HIIHH", 3, 2, 2, 8, 3)
+    return head + struct.pack(">III", 0, 0, 0) + struct.pack(">H", 0) + bytes(range(12))
+
+
+def hdr_2x2():
+    text = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X 2\n"
+    return text + bytes([128, 64, 32, 129]) * 4
+
+
+# ------------------------------------------------------------- safetensors
+#
+# An AlexNet-shaped model of width 1 (one channel per conv, one unit per
+# linear layer, one class): every tensor present, 2 KB in all.
+
+def alexnet_tensors(width=1, classes=1):
+    shapes = []
+    in_c = 3
+    for name, k in (("features.0", 11), ("features.3", 5), ("features.6", 3), ("features.8", 3),
+                    ("features.10", 3)):
+        shapes.append((name + ".weight", [width, in_c, k, k]))
+        shapes.append((name + ".bias", [width]))
+        in_c = width
+    fan = in_c * 36
+    for name, out in (("classifier.1", width), ("classifier.4", width), ("classifier.6", classes)):
+        shapes.append((name + ".weight", [out, fan]))
+        shapes.append((name + ".bias", [out]))
+        fan = out
+    return shapes
+
+
+def count(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def values(n, seed):
+    return [((i * 37 + seed * 11) % 19 - 9) / 64.0 for i in range(n)]
+
+
+def safetensors(entries, pad_to=8):
+    """entries: (name, dtype, shape, floats or raw bytes, offsets or None).
+    Returns the file; offsets default to tight packing in order."""
+    header_items = []
+    data = bytearray()
+    for name, dtype, shape, payload, offsets in entries:
+        raw = payload if isinstance(payload, (bytes, bytearray)) else struct.pack(
+            "<%df" % len(payload), *payload)
+        begin = len(data)
+        data += raw
+        offs = offsets if offsets is not None else [begin, len(data)]
+        header_items.append('"%s":{"dtype":"%s","shape":%s,"data_offsets":%s}' % (
+            name, dtype, json.dumps(shape, separators=(",", ":")),
+            json.dumps(offs, separators=(",", ":"))))
+    return raw_safetensors("{" + ",".join(header_items) + "}", bytes(data), pad_to)
+
+
+def raw_safetensors(header, data, pad_to=8):
+    h = header.encode()
+    if pad_to:
+        h += b" " * (-(8 + len(h)) % pad_to)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def model_entries(seed=0):
+    return [[name, "F32", shape, values(count(shape), seed + i), None]
+            for i, (name, shape) in enumerate(alexnet_tensors())]
+
+
+def weights_cases():
+    out = {}
+    out["w_valid.safetensors"] = safetensors(model_entries())
+
+    good = out["w_valid.safetensors"]
+    out["w_empty.safetensors"] = b""
+    out["w_short.safetensors"] = good[:5]
+    out["w_truncated.safetensors"] = good[:len(good) - 600]
+    hlen = struct.unpack("<Q", good[:8])[0]
+    out["w_header_past_end.safetensors"] = struct.pack("<Q", len(good)) + good[8:]
+    out["w_header_huge.safetensors"] = struct.pack("<Q", 1 << 62) + good[8:]
+    out["w_header_zero.safetensors"] = struct.pack("<Q", 0) + good[8:]
+    header = good[8:8 + hlen].decode()
+    data = good[8 + hlen:]
+    out["w_bad_json.safetensors"] = raw_safetensors(header.rstrip()[:-1] + ",}", data)
+    out["w_not_object.safetensors"] = raw_safetensors("[1,2,3]", b"")
+    out["w_binary_header.safetensors"] = struct.pack("<Q", 16) + b"\xff\xfe\x00garbage\x01\x02\x03\x04\x05" + data
+
+    e = model_entries()
+    dup = e[:2] + [list(e[1])] + e[2:]
+    dup[2][4] = None
+    out["w_duplicate.safetensors"] = safetensors(dup)
+
+    e = model_entries()
+    e[0][1] = "Q7"
+    out["w_unknown_dtype.safetensors"] = safetensors(e)
+    e = model_entries()
+    e[2][1] = "F16"
+    out["w_f16.safetensors"] = safetensors(e)
+
+    # Offsets: the second tensor starts 4 bytes early (overlap), the last
+    # ends past the data, a 4-byte gap between two tensors.
+    e = model_entries()
+    sizes = [count(s) * 4 for _, _, s, _, _ in e]
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    o = [list(x) for x in e]
+    o[1][4] = [starts[1] - 4, starts[1] - 4 + sizes[1]]
+    out["w_overlap.safetensors"] = safetensors(o)
+    o = [list(x) for x in e]
+    o[-1][4] = [starts[-1] + 64, starts[-1] + 64 + sizes[-1]]
+    out["w_out_of_bounds.safetensors"] = safetensors(o)
+    o = [list(x) for x in e]
+    for i in range(3, len(o)):
+        o[i][4] = [starts[i] + 4, starts[i] + 4 + sizes[i]]
+    o[-1][3] = list(o[-1][3]) + [0.0]  # one more float so the data still ends with the last
+    out["w_hole.safetensors"] = safetensors(o)
+    o = [list(x) for x in e]
+    o[0][4] = [0, sizes[0] + 4]
+    out["w_span_mismatch.safetensors"] = safetensors(o)
+    o = [list(x) for x in e]
+    o[0][2] = [1, 3, 11, -11]
+    out["w_negative_dim.safetensors"] = safetensors(o)
+    o = [list(x) for x in e]
+    o[0][2] = [1 << 40, 1 << 40, 1]
+    out["w_huge_shape.safetensors"] = safetensors(o)
+
+    # Well-formed files that are not our AlexNet.
+    e = model_entries()
+    e[0][2] = [1, 3, 7, 7]
+    e[0][3] = values(1 * 3 * 7 * 7, 0)
+    out["w_wrong_shape.safetensors"] = safetensors(e)
+    e = model_entries()
+    e[6][2] = [1, 2, 3, 3]
+    e[6][3] = values(18, 0)
+    out["w_inconsistent_shape.safetensors"] = safetensors(e)
+    out["w_missing.safetensors"] = safetensors(model_entries()[:-1])
+    e = model_entries()
+    e.append(["features.1.weight", "F32", [1], [0.5], None])
+    out["w_extra.safetensors"] = safetensors(e)
+    out["w_no_tensors.safetensors"] = raw_safetensors('{"__metadata__":{"format":"pt"}}', b"")
+
+    e = model_entries()
+    e[4][3] = list(e[4][3])
+    e[4][3][5] = float("nan")
+    out["w_nan.safetensors"] = safetensors(e)
+    e = model_entries()
+    e[12][3] = list(e[12][3])
+    e[12][3][0] = float("-inf")
+    out["w_inf.safetensors"] = safetensors(e)
+    return out
+
+
+# ------------------------------------------------------------------ corpus
+
+def image_cases():
+    good = png(32, 24)
+    return {
+        "i_empty.png": b"",
+        "i_text.jpg": b"this is not a picture, just text named .jpg\n",
+        "i_truncated.png": good[:len(good) // 2],
+        "i_signature_only.png": PNG_SIG,
+        "i_bad_crc.png": png_bad_crc(),
+        "i_bad_zlib.png": png_bad_zlib(),
+        "i_zero_width.png": png(0, 16, raw=b""),
+        "i_bomb_60000x60000.png": png_claims(60000, 60000),
+        "i_side_16385.png": png_claims(16385, 1),
+        "i_over_64mp.png": png_claims(16384, 4097),
+        "i_inflate_bomb.png": png_inflate_bomb(1 << 20),
+        "i_aspect_1x4096.png": png(1, 4096, 8, 0),
+        "i_16bit.png": png(20, 12, 16, 2),
+        "i_16bit_gray_alpha.png": png(9, 7, 16, 4),
+        "i_interlaced.png": png(19, 13, 8, 6, interlace=1),
+        "i_palette_trns.png": png_palette_trns(),
+        "i_gray_1bit.png": png(13, 5, 1, 0),
+        "i_truncated.jpg": jpeg(64, 64, 3, truncate=300),
+        "i_bad_huffman.jpg": jpeg(16, 16, 1, data_override=b"\xc0\x00\x00\x00"),
+        "i_zero_height.jpg": jpeg(16, 0, 1),
+        "i_bomb_65000x65000.jpg": jpeg(65000, 65000, 1, truncate=200) + b"\xff\xd9",
+        "i_baseline.jpg": jpeg(24, 16, 3),
+        "i_cmyk.jpg": jpeg(16, 16, 4, adobe=0),
+        "i_ycck.jpg": jpeg(16, 16, 4, adobe=2),
+        "i_progressive.jpg": jpeg(24, 16, 3, progressive=True),
+        "i_gif_named.png": gif_1x1(),
+        "i_bmp_named.png": bmp_2x2(),
+        "i_psd_named.png": psd_2x2(),
+        "i_hdr_named.png": hdr_2x2(),
+    }
+
+
+UNSUPPORTED = "unsupported image format"
+CORRUPT_PNG = "corrupt PNG"
+LIMITS = "outside the limits"
+
+MANIFEST = [
+    # file, arg, status, regex (stderr)
+    ("i_empty.png", "image", 1, r"i_empty\.png: empty file"),
+    ("i_text.jpg", "image", 1, r"i_text\.jpg: " + UNSUPPORTED),
+    ("i_truncated.png", "image", 1, r"i_truncated\.png: " + CORRUPT_PNG),
+    ("i_signature_only.png", "image", 1, r"i_signature_only\.png: " + CORRUPT_PNG),
+    ("i_bad_crc.png", "image", 1, r"i_bad_crc\.png: .*CRC"),
+    ("i_bad_zlib.png", "image", 1, r"i_bad_zlib\.png: " + CORRUPT_PNG),
+    ("i_zero_width.png", "image", 1, r"i_zero_width\.png: (corrupt PNG|.*0x16.*" + LIMITS + ")"),
+    ("i_bomb_60000x60000.png", "image", 1, r"i_bomb_60000x60000\.png: PNG of 60000x60000 pixels is " + LIMITS),
+    ("i_side_16385.png", "image", 1, r"i_side_16385\.png: PNG of 16385x1 pixels is " + LIMITS),
+    ("i_over_64mp.png", "image", 1, r"i_over_64mp\.png: PNG of 16384x4097 pixels is " + LIMITS),
+    ("i_inflate_bomb.png", "image", 1, r"i_inflate_bomb\.png: .*(inflate|more data|too much)"),
+    ("i_aspect_1x4096.png", "image", 1, r"i_aspect_1x4096\.png: .*(aspect|too (long|wide|narrow|tall))"),
+    ("i_16bit.png", "image", 0, r"^$"),
+    ("i_16bit_gray_alpha.png", "image", 0, r"^$"),
+    ("i_interlaced.png", "image", 0, r"^$"),
+    ("i_palette_trns.png", "image", 0, r"^$"),
+    ("i_gray_1bit.png", "image", 0, r"^$"),
+    ("i_truncated.jpg", "image", 1, r"i_truncated\.jpg: corrupt JPEG"),
+    ("i_bad_huffman.jpg", "image", 1, r"i_bad_huffman\.jpg: corrupt JPEG data \(bad huffman code\)"),
+    ("i_zero_height.jpg", "image", 1, r"i_zero_height\.jpg: (corrupt JPEG|.*" + LIMITS + ")"),
+    ("i_bomb_65000x65000.jpg", "image", 1, r"i_bomb_65000x65000\.jpg: JPEG of 65000x65000 pixels is " + LIMITS),
+    ("i_baseline.jpg", "image", 0, r"^$"),
+    ("i_cmyk.jpg", "image", 0, r"^$"),
+    ("i_ycck.jpg", "image", 0, r"^$"),
+    ("i_progressive.jpg", "image", 0, r"^$"),
+    ("i_gif_named.png", "image", 1, r"i_gif_named\.png: " + UNSUPPORTED),
+    ("i_bmp_named.png", "image", 1, r"i_bmp_named\.png: " + UNSUPPORTED),
+    ("i_psd_named.png", "image", 1, r"i_psd_named\.png: " + UNSUPPORTED),
+    ("i_hdr_named.png", "image", 1, r"i_hdr_named\.png: " + UNSUPPORTED),
+
+    ("w_valid.safetensors", "weights", 0, r"^$"),
+    ("w_empty.safetensors", "weights", 3, r"w_empty\.safetensors: file is 0 bytes"),
+    ("w_short.safetensors", "weights", 3, r"w_short\.safetensors: file is 5 bytes"),
+    ("w_truncated.safetensors", "weights", 3, r"w_truncated\.safetensors: tensor '[a-z0-9.]+': data_offsets .* run past the end"),
+    ("w_header_past_end.safetensors", "weights", 3, r"w_header_past_end\.safetensors: header length [0-9]+ runs past the end"),
+    ("w_header_huge.safetensors", "weights", 3, r"w_header_huge\.safetensors: header length 4611686018427387904 exceeds the limit"),
+    ("w_header_zero.safetensors", "weights", 3, r"w_header_zero\.safetensors: header length is 0"),
+    ("w_bad_json.safetensors", "weights", 3, r"w_bad_json\.safetensors: header is not valid JSON"),
+    ("w_not_object.safetensors", "weights", 3, r"w_not_object\.safetensors: header is an array, not a JSON object"),
+    ("w_binary_header.safetensors", "weights", 3, r"w_binary_header\.safetensors: header is not valid UTF-8"),
+    ("w_duplicate.safetensors", "weights", 3, r"w_duplicate\.safetensors: tensor 'features\.0\.bias' appears twice"),
+    ("w_unknown_dtype.safetensors", "weights", 3, r"w_unknown_dtype\.safetensors: tensor 'features\.0\.weight': unknown dtype 'Q7'"),
+    ("w_f16.safetensors", "weights", 3, r"w_f16\.safetensors: tensor 'features\.3\.weight': unsupported dtype 'F16'"),
+    ("w_overlap.safetensors", "weights", 3, r"w_overlap\.safetensors: tensors 'features\.0\.weight' .* and 'features\.0\.bias' .* overlap"),
+    ("w_out_of_bounds.safetensors", "weights", 3, r"w_out_of_bounds\.safetensors: tensor 'classifier\.6\.bias': data_offsets .* run past the end"),
+    ("w_hole.safetensors", "weights", 3, r"w_hole\.safetensors: hole in the data region: .*'features\.3\.weight'"),
+    ("w_span_mismatch.safetensors", "weights", 3, r"w_span_mismatch\.safetensors: tensor 'features\.0\.weight': data_offsets span 1456 bytes, shape \[1,3,11,11\] of F32 needs 1452"),
+    ("w_negative_dim.safetensors", "weights", 3, r"w_negative_dim\.safetensors: tensor 'features\.0\.weight': shape\[3\] is negative"),
+    ("w_huge_shape.safetensors", "weights", 3, r"w_huge_shape\.safetensors: tensor 'features\.0\.weight': "),
+    ("w_wrong_shape.safetensors", "weights", 3, r"w_wrong_shape\.safetensors: tensor 'features\.0\.weight' has shape \[1,3,7,7\], expected \[N,3,11,11\]"),
+    ("w_inconsistent_shape.safetensors", "weights", 3, r"w_inconsistent_shape\.safetensors: tensor 'features\.8\.weight' has shape \[1,2,3,3\], expected \[N,1,3,3\]"),
+    ("w_missing.safetensors", "weights", 3, r"w_missing\.safetensors: missing tensor 'classifier\.6\.bias'"),
+    ("w_extra.safetensors", "weights", 3, r"w_extra\.safetensors: unexpected tensor 'features\.1\.weight'"),
+    ("w_no_tensors.safetensors", "weights", 3, r"w_no_tensors\.safetensors: missing tensor 'features\.0\.weight'"),
+    ("w_nan.safetensors", "weights", 3, r"w_nan\.safetensors: tensor 'features\.6\.weight' holds NaN"),
+    ("w_inf.safetensors", "weights", 3, r"w_inf\.safetensors: tensor 'classifier\.4\.weight' (holds an infinity|.*not finite)"),
+]
+
+LARGE = {
+    # 1 MB of IDAT that inflates to 1 GiB for a 1x1 image.
+    "large_inflate_bomb_1g.png": lambda: png_inflate_bomb(1 << 30),
+}
+
+
+def main(argv):
+    large = "--large" in argv
+    args = [a for a in argv if a != "--large"]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = args[0] if args else os.path.join(root, "test", "hostile")
+    os.makedirs(out, exist_ok=True)
+    files = {}
+    files.update(image_cases())
+    files.update(weights_cases())
+    listed = {m[0] for m in MANIFEST}
+    assert listed == set(files), sorted(listed ^ set(files))
+    for name, data in sorted(files.items()):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    with open(os.path.join(out, "cases.txt"), "w") as f:
+        f.write("# Written by scripts/make_hostile.py; one case a line: FILE ARG STATUS REGEX\n"
+                "# (ARG: image or weights; REGEX, the rest of the line, must match stderr).\n")
+        for name, arg, status, regex in MANIFEST:
+            f.write("%s %s %d %s\n" % (name, arg, status, regex))
+    if large:
+        for name, make in LARGE.items():
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(make())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
