@@ -8,6 +8,7 @@ failed_=0
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 : "${GUIDEDBP:=./guidedbp}"
+export GUIDEDBP
 
 check() {
     name=$1
