@@ -5,8 +5,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # -ffp-contract=off: no fused multiply-adds the reference does not make; we
 # compare with PyTorch to float precision and want the same bits every build.
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Wshadow \
+OPT     ?= -O2 -g
+CFLAGS  := $(OPT) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Wshadow \
            -ffp-contract=off -MMD -MP $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
@@ -46,7 +46,7 @@ test: $(BIN) $(TESTS)
 # directory so the normal build is untouched.
 check:
 	$(MAKE) test BUILD=build/check BIN=build/check/guidedbp \
-	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined"
 
 demo: $(BIN)

@@ -553,7 +553,7 @@ def main():
                  IMAGES / name, inputs[name], guide, FULL_CLASS)
     write_json(GOLDEN / "manifest.json", {"inputs": manifest_inputs, "cases": cases})
 
-    for sibling in ("fixtures_resize", "fixtures_pth"):
+    for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity"):
         module = import_sibling(sibling)
         if module is None:
             print(f"{sibling}.py: not present, skipped")

@@ -3,6 +3,7 @@
 
     python3 scripts/make_hostile.py [DIR]            # default DIR: test/hostile
     python3 scripts/make_hostile.py --large DIR      # also the large cases, into DIR
+    python3 scripts/make_hostile.py --seeds          # the fuzz seeds, test/fuzz/corpus/*
 
 Standard library only, deterministic (same bytes on every run). Every file is
 a few hundred bytes to a few KB: images are built by hand (a PNG writer on
@@ -482,10 +483,65 @@ LARGE = {
 }
 
 
+def fuzz_seeds():
+    """Seed corpora for scripts/fuzz.sh: valid inputs of every kind the
+    targets should explore from, each small."""
+    seeds = {}
+    img = image_cases()
+    for name in ("i_16bit.png", "i_16bit_gray_alpha.png", "i_interlaced.png",
+                 "i_palette_trns.png", "i_gray_1bit.png", "i_baseline.jpg", "i_cmyk.jpg",
+                 "i_ycck.jpg", "i_progressive.jpg"):
+        seeds["image/" + name[2:]] = img[name]
+    seeds["image/rgba_interlaced_16bit.png"] = png(11, 9, 16, 6, interlace=1)
+    seeds["image/gray_alpha_8bit.png"] = png(7, 5, 8, 4)
+    seeds["image/gray_2bit.png"] = png(9, 3, 2, 0)
+    seeds["image/progressive_gray.jpg"] = jpeg(40, 8, 1, progressive=True)
+    seeds["image/baseline_gray.jpg"] = jpeg(8, 40, 1)
+
+    w = weights_cases()
+    valid = w["w_valid.safetensors"]
+    for d in ("safetensors", "weights"):
+        seeds[d + "/valid.safetensors"] = valid
+        seeds[d + "/unaligned_header.safetensors"] = safetensors(model_entries(), pad_to=0)
+    seeds["weights/width2.safetensors"] = safetensors(
+        [[n, "F32", s, values(count(s), 3), None] for n, s in alexnet_tensors(2, 3)])
+    seeds["safetensors/metadata.safetensors"] = raw_safetensors(
+        '{"__metadata__":{"format":"pt","a":"b"},"x":{"dtype":"F32","shape":[2,2],'
+        '"data_offsets":[0,16]},"s":{"dtype":"F32","shape":[],"data_offsets":[16,20]},'
+        '"z":{"dtype":"F32","shape":[0,5],"data_offsets":[20,20]}}',
+        struct.pack("<5f", 1, 2, 3, 4, 5))
+    seeds["safetensors/escapes.safetensors"] = raw_safetensors(
+        r'{"n\u00e9\"q":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+        struct.pack("<f", 1))
+    for d, name in (("safetensors", "w_hole"), ("safetensors", "w_duplicate"),
+                    ("safetensors", "w_f16"), ("weights", "w_wrong_shape"), ("weights", "w_nan")):
+        seeds["%s/%s.safetensors" % (d, name[2:])] = w[name + ".safetensors"]
+
+    argvs = [
+        ["cat.png"],
+        ["-w", "random:0", "-c", "281", "-o", "out.png", "--npy", "cat.png"],
+        ["--weights=w.safetensors", "--class=tiger cat", "--guide", "all", "-k", "0", "a.jpg"],
+        ["-q", "-t", "2", "--json", "--batch", "8", "--shard", "1/4", "-o", "out", "-r", "dir"],
+        ["--files-from", "-", "--skip-existing", "--max-pixels", "1000000", "-o", "o"],
+        ["-m", "guided", "--topk=3", "-t8", "-k5", "x.png", "--", "-y.png"],
+        ["--help"], ["-V"], ["--threads"], ["-c"], ["--frob", "x"],
+    ]
+    for i, a in enumerate(argvs):
+        seeds["cli/argv%02d" % i] = b"\0".join(x.encode() for x in a)
+    return seeds
+
+
 def main(argv):
     large = "--large" in argv
-    args = [a for a in argv if a != "--large"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if "--seeds" in argv:
+        base = os.path.join(root, "test", "fuzz", "corpus")
+        for name, data in sorted(fuzz_seeds().items()):
+            os.makedirs(os.path.dirname(os.path.join(base, name)), exist_ok=True)
+            with open(os.path.join(base, name), "wb") as f:
+                f.write(data)
+        return
+    args = [a for a in argv if a != "--large"]
     out = args[0] if args else os.path.join(root, "test", "hostile")
     os.makedirs(out, exist_ok=True)
     files = {}

@@ -12,7 +12,10 @@
  * Everything is computed in double; the channel sums add the three float
  * values in channel order, as NumPy's sum(axis=2) of the float64 map does.
  * test/test_similarity.c checks all three against SciPy 1.10 and
- * scikit-image 0.19 (scripts/fixtures_similarity.py) to 1e-9.
+ * scikit-image 0.19 (scripts/fixtures_similarity.py) to 1e-9; SSIM follows
+ * SciPy's and NumPy's order of operations and agrees bit for bit; Spearman
+ * agrees to a unit or two in the last place (we sum the rank deviations
+ * exactly, SciPy goes through np.corrcoef).
  *
  * Conventions where the formulas are undefined:
  *   - Spearman of a constant input (every value equal; -0.0 equals 0.0), or

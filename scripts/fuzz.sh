@@ -1,0 +1,90 @@
+#!/bin/sh
+# fuzz.sh [SECONDS] [TARGET...]: builds the libFuzzer targets of test/fuzz/
+# (clang, -fsanitize=fuzzer,address,undefined) into build/fuzz/ and runs
+# each for SECONDS (default 60) on a scratch copy of its seed corpus
+# test/fuzz/corpus/TARGET (the committed corpus never grows by itself).
+# Targets: safetensors weights image cli (default: all, one after another).
+#
+# Exit status 0 when no target found anything; otherwise 1, after printing
+# each reproducer's path. Reproduce one with:
+#     build/fuzz/fuzz_TARGET build/fuzz/crash-TARGET-...
+# Keep a finding: copy it into test/fuzz/corpus/TARGET/ once it is fixed
+# (and into test/hostile/ with its expected message, via make_hostile.py).
+#
+# Memory is bounded (-rss_limit_mb, -malloc_limit_mb) and the targets check
+# that no single allocation exceeds what the input justifies, so a
+# decompression bomb is a finding, not a slow run. Needs clang and
+# libclang-rt-dev (Debian: clang-14 libclang-rt-14-dev).
+set -eu
+
+seconds=${1:-60}
+[ $# -gt 0 ] && shift
+targets=${*:-safetensors weights image cli}
+CC=${FUZZ_CC:-clang}
+out=build/fuzz
+
+command -v "$CC" >/dev/null 2>&1 || { echo "fuzz.sh: $CC not found (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
+mkdir -p "$out/obj"
+
+flags="-std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fno-omit-frame-pointer -Isrc
+       -fsanitize=address,undefined -fno-sanitize-recover=all $(pkg-config --cflags openblas libcjson stb)"
+libs="$(pkg-config --libs openblas libcjson stb) -lpthread -lm"
+
+# The library (everything but main.c) plus the compiled-in class names,
+# instrumented for coverage; rebuilt every run, it takes seconds.
+if [ -f weights/imagenet_classes.txt ]; then
+    sh scripts/labels_to_c.sh weights/imagenet_classes.txt >"$out/labels_data.c"
+fi
+objs=""
+for src in $(ls src/*.c | grep -v '^src/main\.c$') "$out/labels_data.c" test/fuzz/stb_image_impl.c; do
+    obj="$out/obj/$(basename "$src" .c).o"
+    # shellcheck disable=SC2086
+    $CC $flags -fsanitize=fuzzer-no-link -c -o "$obj" "$src" || exit 2
+    objs="$objs $obj"
+done
+
+status=0
+for t in $targets; do
+    src=test/fuzz/fuzz_$t.c
+    [ -f "$src" ] || { echo "fuzz.sh: no target $t ($src)" >&2; exit 2; }
+    bin="$out/fuzz_$t"
+    # shellcheck disable=SC2086
+    $CC $flags -D_GNU_SOURCE -fsanitize=fuzzer -o "$bin" "$src" $objs $libs || exit 2
+
+    work="$out/corpus-$t"
+    rm -rf "$work"
+    mkdir -p "$work"
+    cp test/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
+    max_len=65536
+    case $t in
+        image)
+            # The fixture photos are good seeds too, where they are small enough.
+            for f in test/fixtures/images/*.png test/fixtures/images/*.jpg; do
+                [ "$(wc -c <"$f")" -le $max_len ] && cp "$f" "$work"/
+            done ;;
+        cli) max_len=4096 ;;
+    esac
+    dict=""
+    [ -f test/fuzz/$t.dict ] && dict="-dict=test/fuzz/$t.dict"
+
+    log="$out/$t.log"
+    echo "== fuzz_$t: $seconds s (log: $log)"
+    set +e
+    # shellcheck disable=SC2086
+    "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+        -max_len=$max_len -print_final_stats=1 -artifact_prefix="$out/crash-$t-" $dict \
+        "$work" >"$log" 2>&1
+    rc=$?
+    set -e
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n 's/.*\(cov: [0-9]*\).*\(ft: [0-9]*\).*\(corp: [0-9/]*[a-zA-Z]*\).*/\1 \2 \3/p')
+    echo "fuzz_$t: ${runs:-?} runs, $cov"
+    if [ "$rc" -ne 0 ]; then
+        status=1
+        grep -E '^(==[0-9]+==ERROR|SUMMARY|FUZZ FINDING|.*runtime error)' "$log" | head -n 5
+        repro=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
+        echo "fuzz_$t: FINDING (exit $rc); reproducer: ${repro:-see $log}"
+        echo "  reproduce: $bin ${repro:-}"
+    fi
+done
+exit $status

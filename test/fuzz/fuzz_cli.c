@@ -1,0 +1,51 @@
+/* libFuzzer target: cli_parse on an argv made from the input, split at NUL
+ * bytes (argv[0] is "guidedbp"). On success every value must be within
+ * the ranges cli.h promises; on failure the message must say something. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "fuzz_util.h"
+#include "image.h"
+#include "parallel.h"
+
+enum { MAX_ARGS = 64 };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size > 4096) return 0;
+    char *buf = malloc(size + 1);
+    if (!buf) return 0;
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    char *argv[MAX_ARGS + 2];
+    int argc = 0;
+    argv[argc++] = "guidedbp";
+    for (size_t i = 0; i <= size && argc < MAX_ARGS + 1;) {
+        argv[argc++] = buf + i;
+        i += strlen(buf + i) + 1;
+    }
+    argv[argc] = NULL;
+    char *copy[MAX_ARGS + 2];
+    memcpy(copy, argv, sizeof copy); // getopt may permute argv; the strings stay put
+
+    Options o;
+    Error e = {{0}};
+    int rc = cli_parse(argc, argv, &o, &e);
+    if (rc == CLI_ERROR) {
+        if (!e.msg[0] || strlen(e.msg) >= sizeof e.msg) abort();
+    } else if (rc == CLI_RUN) {
+        if (o.n_inputs < 0 || o.n_inputs > argc - 1 || (o.n_inputs == 0 && !o.files_from)) abort();
+        for (int i = 0; i < o.n_inputs; i++) {
+            int found = 0;
+            for (int k = 1; k < argc && !found; k++) found = o.inputs[i] == copy[k];
+            if (!found) abort();
+        }
+        if (o.topk < 0 || o.threads < 0 || o.threads > PARALLEL_MAX_THREADS || o.batch < 1 ||
+            o.batch > CLI_MAX_BATCH || o.shard < 0 || o.shard >= o.shards ||
+            o.max_pixels < 1 || o.max_pixels > (int64_t)IMAGE_MAX_SIDE * IMAGE_MAX_SIDE ||
+            !o.weights)
+            abort();
+    } else if (rc != CLI_HELP && rc != CLI_VERSION) {
+        abort();
+    }
+    free(buf);
+    return 0;
+}
