@@ -4,19 +4,35 @@
 
 #include "parallel.h"
 
+/* Eight partial sums per dot product: lane l sums the products at i = l,
+ * l + 8, l + 16, ... in order; one 8-float vector holds the eight lanes, so
+ * the compiler may use SSE, AVX or AVX-512 registers (target_clones below)
+ * and the sums are the same bits on every one. */
 enum { LANES = 8 };
-/* Work units for the threads: fixed, so the split never changes a result.
- * Rows of W (forward) and columns of W (backward). */
-enum { ROWS_PER_TASK = 64, COLS_PER_TASK = 1024 };
+typedef float Vec __attribute__((vector_size(LANES * sizeof(float))));
 
-static float dot(const float *a, const float *b, int n) {
-    float acc[LANES] = {0};
-    int i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int l = 0; l < LANES; l++) acc[l] += a[i + l] * b[i + l];
-    for (; i < n; i++) acc[i % LANES] += a[i] * b[i];
-    float s01 = acc[0] + acc[1], s23 = acc[2] + acc[3];
-    float s45 = acc[4] + acc[5], s67 = acc[6] + acc[7];
+/* Work units for the threads: fixed, so the split never changes a result.
+ * Rows of W (forward) and columns of W (backward, wide enough to read W in
+ * long runs, narrow enough that a batch of dx columns stays in L1/L2). */
+enum { ROWS_PER_TASK = 64, COLS_PER_TASK = 512 };
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
+
+/* Unaligned vector access. (Macros: a function passing a Vec by value
+ * would have a different ABI in each clone.) */
+#define LOAD(v, p) memcpy(&(v), (p), sizeof(Vec))
+#define STORE(p, v) memcpy((p), &(v), sizeof(Vec))
+
+/* Adds the tail (the last n % 8 products, lane by lane) and sums the lanes. */
+static inline float lanes_sum(const Vec *acc, const float *w, const float *x, int i, int n) {
+    float a[LANES];
+    memcpy(a, acc, sizeof a);
+    for (int l = 0; i < n; i++, l++) a[l] += w[i] * x[i];
+    float s01 = a[0] + a[1], s23 = a[2] + a[3], s45 = a[4] + a[5], s67 = a[6] + a[7];
     return (s01 + s23) + (s45 + s67);
 }
 
@@ -26,13 +42,34 @@ typedef struct {
     int n_in, n_out, batch;
 } Linear;
 
-static void forward_rows(void *ctx, int task) {
+/* Four rows of W against two images at a time: each weight vector loaded
+ * serves two images, each input vector four rows. A missing fourth row or
+ * second image repeats the last one, and its result is not stored. */
+CLONES static void forward_rows(void *ctx, int task) {
     const Linear *l = ctx;
-    int end = (task + 1) * ROWS_PER_TASK < l->n_out ? (task + 1) * ROWS_PER_TASK : l->n_out;
-    for (int o = task * ROWS_PER_TASK; o < end; o++) {
-        const float *row = l->w + (size_t)o * l->n_in;
-        for (int b = 0; b < l->batch; b++)
-            l->out[(size_t)b * l->n_out + o] = l->bias[o] + dot(row, l->in + (size_t)b * l->n_in, l->n_in);
+    int n = l->n_in, o1 = (task + 1) * ROWS_PER_TASK < l->n_out ? (task + 1) * ROWS_PER_TASK : l->n_out;
+    for (int o = task * ROWS_PER_TASK; o < o1; o += 4) {
+        const float *w[4];
+        for (int r = 0; r < 4; r++) w[r] = l->w + (size_t)(o + r < o1 ? o + r : o1 - 1) * n;
+        for (int b = 0; b < l->batch; b += 2) {
+            const float *x0 = l->in + (size_t)b * n, *x1 = b + 1 < l->batch ? x0 + n : x0;
+            Vec a00 = {0}, a01 = {0}, a10 = {0}, a11 = {0}, a20 = {0}, a21 = {0}, a30 = {0}, a31 = {0};
+            int i = 0;
+            for (; i + LANES <= n; i += LANES) {
+                Vec u, v, w0, w1, w2, w3;
+                LOAD(u, x0 + i), LOAD(v, x1 + i), LOAD(w0, w[0] + i), LOAD(w1, w[1] + i);
+                a00 += w0 * u, a01 += w0 * v, a10 += w1 * u, a11 += w1 * v;
+                LOAD(w2, w[2] + i), LOAD(w3, w[3] + i);
+                a20 += w2 * u, a21 += w2 * v, a30 += w3 * u, a31 += w3 * v;
+            }
+            float s[4][2] = {{lanes_sum(&a00, w[0], x0, i, n), lanes_sum(&a01, w[0], x1, i, n)},
+                             {lanes_sum(&a10, w[1], x0, i, n), lanes_sum(&a11, w[1], x1, i, n)},
+                             {lanes_sum(&a20, w[2], x0, i, n), lanes_sum(&a21, w[2], x1, i, n)},
+                             {lanes_sum(&a30, w[3], x0, i, n), lanes_sum(&a31, w[3], x1, i, n)}};
+            for (int r = 0; r < 4 && o + r < o1; r++)
+                for (int k = 0; k < 2 && b + k < l->batch; k++)
+                    l->out[(size_t)(b + k) * l->n_out + o + r] = l->bias[o + r] + s[r][k];
+        }
     }
 }
 
@@ -42,10 +79,11 @@ void linear_forward(float *y, const float *x, const float *w, const float *bias,
     parallel_for((out + ROWS_PER_TASK - 1) / ROWS_PER_TASK, threads, forward_rows, &l);
 }
 
-static void backward_cols(void *ctx, int task) {
+CLONES static void backward_cols(void *ctx, int task) {
     const Linear *l = ctx; // out = dx (batch, n_in), in = dy (batch, n_out)
     int i0 = task * COLS_PER_TASK;
     int i1 = i0 + COLS_PER_TASK < l->n_in ? i0 + COLS_PER_TASK : l->n_in;
+    int vec_end = i0 + (i1 - i0) / LANES * LANES;
     for (int b = 0; b < l->batch; b++) memset(l->out + (size_t)b * l->n_in + i0, 0, sizeof(float) * (i1 - i0));
     for (int o = 0; o < l->n_out; o++) {
         const float *row = l->w + (size_t)o * l->n_in;
@@ -53,7 +91,15 @@ static void backward_cols(void *ctx, int task) {
             float g = l->in[(size_t)b * l->n_out + o];
             if (g == 0.0f) continue;
             float *dx = l->out + (size_t)b * l->n_in;
-            for (int i = i0; i < i1; i++) dx[i] += g * row[i];
+            Vec gv = {g, g, g, g, g, g, g, g};
+            int i = i0;
+            for (; i < vec_end; i += LANES) {
+                Vec d, r;
+                LOAD(d, dx + i), LOAD(r, row + i);
+                d += gv * r;
+                STORE(dx + i, d);
+            }
+            for (; i < i1; i++) dx[i] += g * row[i];
         }
     }
 }

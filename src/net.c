@@ -175,16 +175,34 @@ void net_forward(Net *net, int n) {
     }
 }
 
-static ReluRule rule_for(const Layer *l, GuideScope scope) {
-    if (scope == GUIDE_ALL || (scope == GUIDE_FEATURES && l->in_features)) return RELU_GUIDED;
-    return RELU_PLAIN;
+int net_find_layer(const Net *net, const char *name) {
+    for (int i = 0; i < net->n_layers; i++)
+        if (strcmp(net->layers[i].name, name) == 0) return i;
+    return -1;
 }
 
-void net_backward(Net *net, int n, const int *targets, GuideScope scope) {
+void net_seed_classes(Net *net, int n, const int *targets) {
     int last = net->n_layers;
     memset(net->grad[last], 0, sizeof(float) * n * net->size[last]);
     for (int b = 0; b < n; b++) net->grad[last][b * net->size[last] + targets[b]] = 1.0f;
-    for (int i = last - 1; i >= 0; i--) {
+}
+
+void net_seed_channel(Net *net, int n, int layer, int channel) {
+    const Layer *l = &net->layers[layer];
+    size_t plane = (size_t)l->out_h * l->out_w, size = net->size[layer + 1];
+    float *g = net->grad[layer + 1];
+    memset(g, 0, sizeof(float) * n * size);
+    for (int b = 0; b < n; b++)
+        for (size_t p = 0; p < plane; p++) g[b * size + channel * plane + p] = 1.0f;
+}
+
+static ReluRule rule_for(const Layer *l, ReluRule rule, GuideScope scope) {
+    if (scope == GUIDE_ALL || (scope == GUIDE_FEATURES && l->in_features)) return rule;
+    return RELU_PLAIN;
+}
+
+void net_backward_from(Net *net, int n, int top, ReluRule rule, GuideScope scope) {
+    for (int i = top - 1; i >= 0; i--) {
         const Layer *l = &net->layers[i];
         size_t in = net->size[i], out = net->size[i + 1];
         if (l->kind == LAYER_LINEAR) {
@@ -200,7 +218,7 @@ void net_backward(Net *net, int n, const int *targets, GuideScope scope) {
                 conv2d_backward_input(dx, dy, l->w, &l->conv, net->col, net->threads);
                 break;
             case LAYER_RELU:
-                relu_backward(dx, dy, net->act[i + 1] + b * out, out, rule_for(l, scope));
+                relu_backward(dx, dy, net->act[i + 1] + b * out, out, rule_for(l, rule, scope));
                 break;
             case LAYER_MAXPOOL:
                 maxpool_backward(dx, dy, net->argmax[i] + b * out, l->in_c, l->in_h, l->in_w,
@@ -213,4 +231,9 @@ void net_backward(Net *net, int n, const int *targets, GuideScope scope) {
             }
         }
     }
+}
+
+void net_backward(Net *net, int n, const int *targets, GuideScope scope) {
+    net_seed_classes(net, n, targets);
+    net_backward_from(net, n, net->n_layers, RELU_GUIDED, scope);
 }

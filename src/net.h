@@ -28,6 +28,7 @@
 
 #include "conv.h"
 #include "error.h"
+#include "relu.h"
 #include "weights.h"
 
 /* Which ReLUs use the guided rule in the backward pass; the others pass the
@@ -71,8 +72,21 @@ const float *net_logits(const Net *net, int b);   // (classes)
 int net_classes(const Net *net);
 /* Runs the first n images of the batch. */
 void net_forward(Net *net, int n);
-/* Back from a one-hot at logit targets[b] (pre-softmax) to each input. */
+/* Back from a one-hot at logit targets[b] (pre-softmax) to each input,
+ * guided at the ReLUs in scope (GUIDE_NONE: the plain gradient). */
 void net_backward(Net *net, int n, const int *targets, GuideScope scope);
+
+/* The general form. grad[top] must hold d(score)/d(act[top]) for the first
+ * n images (net_seed_*); the layers below top are walked down to the input,
+ * with `rule` at the ReLUs in scope and the plain rule at the others. */
+void net_backward_from(Net *net, int n, int top, ReluRule rule, GuideScope scope);
+/* grad[n_layers] = one-hot at each image's target logit. */
+void net_seed_classes(Net *net, int n, const int *targets);
+/* grad[layer + 1] = 1 on every position of `channel` of layer's output, 0
+ * elsewhere: the score is the sum of that channel's activations. */
+void net_seed_channel(Net *net, int n, int layer, int channel);
+/* The index of the layer with torchvision's module name, or -1. */
+int net_find_layer(const Net *net, const char *name);
 const float *net_input_grad(const Net *net, int b); // (3, height, width)
 
 #endif

@@ -1,17 +1,23 @@
 #include "parallel.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 typedef struct {
     ParallelTask fn;
     void *ctx;
-    int n_tasks, stride, first;
-} Worker;
+    int n_tasks;
+    atomic_int next;
+} Work;
 
+/* Each thread takes the next task not yet taken until none is left: which
+ * thread runs a task changes nothing but time, and a thread slowed down (by
+ * a bigger task or by another process on its CPU) simply takes fewer. */
 static void *work(void *arg) {
-    const Worker *w = arg;
-    for (int t = w->first; t < w->n_tasks; t += w->stride) w->fn(w->ctx, t);
+    Work *w = arg;
+    for (int t; (t = atomic_fetch_add_explicit(&w->next, 1, memory_order_relaxed)) < w->n_tasks;)
+        w->fn(w->ctx, t);
     return NULL;
 }
 
@@ -22,22 +28,13 @@ void parallel_for(int n_tasks, int threads, ParallelTask fn, void *ctx) {
         for (int t = 0; t < n_tasks; t++) fn(ctx, t);
         return;
     }
+    Work w = {fn, ctx, n_tasks, 0};
     pthread_t ids[PARALLEL_MAX_THREADS];
-    Worker workers[PARALLEL_MAX_THREADS];
     int started = 0;
-    for (int i = 1; i < threads; i++) {
-        workers[i] = (Worker){fn, ctx, n_tasks, threads, i};
-        if (pthread_create(&ids[i], NULL, work, &workers[i]) != 0) break;
-        started = i;
-    }
-    // Any worker that could not start has its share done here instead.
-    for (int i = started + 1; i < threads; i++) {
-        workers[i] = (Worker){fn, ctx, n_tasks, threads, i};
-        work(&workers[i]);
-    }
-    workers[0] = (Worker){fn, ctx, n_tasks, threads, 0};
-    work(&workers[0]);
-    for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
+    // A thread that cannot start leaves its share to the others.
+    while (started < threads - 1 && pthread_create(&ids[started], NULL, work, &w) == 0) started++;
+    work(&w);
+    for (int i = 0; i < started; i++) pthread_join(ids[i], NULL);
 }
 
 int parallel_cpus(void) {

@@ -12,5 +12,8 @@ void relu_backward(float *dx, const float *dy, const float *y, size_t n, ReluRul
     case RELU_GUIDED:
         for (size_t i = 0; i < n; i++) dx[i] = (y[i] > 0.0f && dy[i] > 0.0f) ? dy[i] : 0.0f;
         break;
+    case RELU_DECONV:
+        for (size_t i = 0; i < n; i++) dx[i] = dy[i] > 0.0f ? dy[i] : 0.0f;
+        break;
     }
 }

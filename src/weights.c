@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "parallel.h"
+#include "rng.h"
 
 const int alexnet_conv_k[ALEXNET_CONVS] = {11, 5, 3, 3, 3};
 const int alexnet_conv_stride[ALEXNET_CONVS] = {4, 1, 1, 1, 1};
@@ -108,18 +109,9 @@ static int bind_file(Weights *w, const char *path, Error *e) {
     return 0;
 }
 
-/* splitmix64's output function applied to counter i + 1: value i of the
- * stream depends on (seed, i) only, so it is the same however it is split. */
-static uint64_t splitmix64_at(uint64_t seed, uint64_t i) {
-    uint64_t z = seed + (i + 1) * UINT64_C(0x9E3779B97F4A7C15);
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
 static void fill_uniform(float *dst, size_t n, uint64_t seed, uint64_t first, double bound) {
     for (size_t i = 0; i < n; i++) {
-        double u = (double)(splitmix64_at(seed, first + i) >> 40) * 0x1p-24;
+        double u = rng_uniform(seed, first + i);
         dst[i] = (float)((2.0 * u - 1.0) * bound);
     }
 }

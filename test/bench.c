@@ -12,6 +12,7 @@
  * it says so when its layer-by-layer replay and net_forward/net_backward
  * disagree (then its per-layer numbers are not about the real code path).
  */
+#define _DEFAULT_SOURCE // wait4, getloadavg
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@
 
 char *openblas_get_corename(void);
 
-enum { REPS = 7, MAX_BATCH = 32 };
+enum { REPS = 5, MAX_BATCH = 32 };
 static const int batches[] = {1, 2, 4, 8, 16, 32};
 #define N_BATCHES ((int)(sizeof batches / sizeof *batches))
 static const char *const image_path = "test/fixtures/images/cat.png";

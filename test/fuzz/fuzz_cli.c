@@ -1,7 +1,7 @@
 /* libFuzzer target: cli_parse on an argv made from the input, split at NUL
  * bytes (argv[0] is "guidedbp"). On success every value must be within
  * the ranges cli.h promises; on failure the message must say something. */
-#define _GNU_SOURCE
+
 #include "cli.h"
 #include "fuzz_util.h"
 #include "image.h"

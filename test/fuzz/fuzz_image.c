@@ -8,7 +8,7 @@
  * No single allocation may exceed what the declared size justifies: 16
  * bytes a pixel (a 16-bit RGBA PNG's inflated rows, then its samples) plus
  * 4 MB (the 224x224 output and resize tables); more is a bomb. */
-#define _GNU_SOURCE
+
 #include <math.h>
 
 #include <stb_image.h>

@@ -2,7 +2,7 @@
  * file's tensors are read in full (so ASan sees any read outside the
  * mapping or the aligned copy), looked up by name, and checked to tile the
  * data region; a refusal must name the file. */
-#define _GNU_SOURCE
+
 #include <math.h>
 
 #include "fuzz_util.h"

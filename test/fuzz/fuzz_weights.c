@@ -1,7 +1,7 @@
 /* libFuzzer target: weights_load (safetensors plus AlexNet's shape binding
  * and the finiteness scan) on arbitrary bytes. An accepted file's bound
  * tensors are read in full at the widths weights_load reports. */
-#define _GNU_SOURCE
+
 #include <math.h>
 
 #include "fuzz_util.h"
