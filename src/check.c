@@ -9,16 +9,23 @@
 
 enum { S = PREPROCESS_SIZE, MAP = S * S * 3 };
 
-/* The map of `target` for input under net's current weights, into out (HWC). */
-static void map_of(Net *net, const float *input, int target, GuideScope scope, float *out) {
+/* The method's map of `target` for input under net's current weights, into
+ * out (HWC); a cam is compared as a map whose three channels are the cam. */
+static int map_of(Net *net, const float *input, int target, const MethodSpec *spec, float *out,
+                  Error *e) {
     memcpy(net_input(net, 0), input, sizeof(float) * MAP);
     net_forward(net, 1);
-    net_backward(net, 1, &target, scope);
-    saliency_chw_to_hwc(out, net_input_grad(net, 0), S, S);
+    if (!method_is_cam(spec->method)) return methods_run(net, spec, 1, &target, out, NULL, e);
+    float *cam = malloc(sizeof(float) * S * S);
+    if (!cam) return error_set(e, "check: out of memory");
+    int rc = methods_run(net, spec, 1, &target, NULL, cam, e);
+    for (int p = 0; rc == 0 && p < S * S; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = cam[p];
+    free(cam);
+    return rc;
 }
 
-int check_class(const Weights *w, const float *input, const float *map, int vs, GuideScope scope,
-                int threads, CheckResult *r, float *maps, Error *e) {
+int check_class(const Weights *w, const float *input, const float *map, int vs,
+                const MethodSpec *spec, int threads, CheckResult *r, float *maps, Error *e) {
     Net net;
     float *other = malloc(sizeof(float) * MAP);
     if (!other) return error_set(e, "check: out of memory");
@@ -26,11 +33,11 @@ int check_class(const Weights *w, const float *input, const float *map, int vs, 
         free(other);
         return -1;
     }
-    map_of(&net, input, vs, scope, other);
+    int rc = map_of(&net, input, vs, spec, other, e);
     net_free(&net);
     r->vs = vs;
     if (maps) memcpy(maps, other, sizeof(float) * MAP);
-    int rc = similarity_maps(map, other, S, S, &r->class_sim, e);
+    if (rc == 0) rc = similarity_maps(map, other, S, S, &r->class_sim, e);
     free(other);
     return rc;
 }
@@ -41,8 +48,8 @@ static const char *layer_name(int l) {
 }
 
 int check_randomize(const Weights *w, const float *input, const float *map, int target,
-                    GuideScope scope, uint64_t seed, int threads, CheckResult *r, float *maps,
-                    Error *e) {
+                    const MethodSpec *spec, uint64_t seed, int threads, CheckResult *r,
+                    float *maps, Error *e) {
     Net net;
     Weights view;
     float *other = malloc(sizeof(float) * MAP);
@@ -61,7 +68,9 @@ int check_randomize(const Weights *w, const float *input, const float *map, int 
         rc = weights_randomize_layer(&view, l, seed, e);
         if (rc == 0) {
             net_bind(&net, &view);
-            map_of(&net, input, target, scope, other);
+            rc = map_of(&net, input, target, spec, other, e);
+        }
+        if (rc == 0) {
             if (maps) memcpy(maps + (size_t)step * MAP, other, sizeof(float) * MAP);
             rc = similarity_maps(map, other, S, S, &s->sim, e);
         }
@@ -76,9 +85,9 @@ int check_randomize(const Weights *w, const float *input, const float *map, int 
         rc = weights_randomize_layer(&view, l, seed, e);
         if (rc == 0) {
             net_bind(&net, &view);
-            map_of(&net, input, target, scope, other);
-            rc = similarity_maps(map, other, S, S, &s->sim, e);
+            rc = map_of(&net, input, target, spec, other, e);
         }
+        if (rc == 0) rc = similarity_maps(map, other, S, S, &s->sim, e);
     }
     weights_free(&view);
     net_free(&net);

@@ -1,7 +1,7 @@
 /* check.h: the sanity checks of Adebayo et al. (NeurIPS 2018) for one image.
  *
- * Both compare the image's map with maps of the same method and scope
- * computed under a change, using the similarities of similarity.h:
+ * Both compare the image's map with maps of the same method (spec; a cam is
+ * compared as a 3-channel map of the cam) computed under a change, using the similarities of similarity.h:
  *   check_class      the map of another class (`vs`);
  *   check_randomize  the map after re-drawing layers with the default
  *                    initialisation from `seed` (weights_randomize_layer):
@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "methods.h"
 #include "net.h"
 #include "similarity.h"
 #include "weights.h"
@@ -37,10 +38,10 @@ typedef struct {
     CheckStep independent[ALEXNET_LAYERS];
 } CheckResult;
 
-int check_class(const Weights *w, const float *input, const float *map, int vs, GuideScope scope,
-                int threads, CheckResult *r, float *maps, Error *e);
+int check_class(const Weights *w, const float *input, const float *map, int vs,
+                const MethodSpec *spec, int threads, CheckResult *r, float *maps, Error *e);
 int check_randomize(const Weights *w, const float *input, const float *map, int target,
-                    GuideScope scope, uint64_t seed, int threads, CheckResult *r, float *maps,
-                    Error *e);
+                    const MethodSpec *spec, uint64_t seed, int threads, CheckResult *r,
+                    float *maps, Error *e);
 
 #endif

@@ -62,7 +62,8 @@ static const char *option_name(int opt, char **argv, char *buf, size_t len) {
 int cli_parse(int argc, char **argv, Options *o, Error *e) {
     enum {
         OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
-        OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED,
+        OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
+        OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_STYLE, OPT_FULL_SIZE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -77,16 +78,21 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"max-pixels", required_argument, 0, OPT_MAX_PIXELS},
         {"check", required_argument, 0, OPT_CHECK}, {"vs", required_argument, 0, OPT_VS},
         {"strip", required_argument, 0, OPT_STRIP}, {"seed", required_argument, 0, OPT_SEED},
+        {"layer", required_argument, 0, OPT_LAYER}, {"channel", required_argument, 0, OPT_CHANNEL},
+        {"smooth", required_argument, 0, OPT_SMOOTH}, {"noise", required_argument, 0, OPT_NOISE},
+        {"steps", required_argument, 0, OPT_STEPS}, {"style", required_argument, 0, OPT_STYLE},
+        {"full-size", no_argument, 0, OPT_FULL_SIZE},
         {0, 0, 0, 0},
     };
     const char *env = getenv("GUIDEDBP_WEIGHTS");
     *o = (Options){.weights = env && *env ? env : CLI_DEFAULT_WEIGHTS, .topk = CLI_DEFAULT_TOPK,
                    .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS, .seed = 1,
+                   .channel = -1, .noise = CLI_DEFAULT_NOISE, .steps = CLI_DEFAULT_STEPS,
                    .guide = GUIDE_FEATURES};
     opterr = 0; // messages are ours
     optind = 0; // a full reset of getopt's state, so cli_parse can run again
     char name[64];
-    int c;
+    int c, style_given = 0;
     long long v;
     while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr", longs, NULL)) != -1) {
         switch (c) {
@@ -105,12 +111,42 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             else return error_set(e, "--guide %s: expected 'features' or 'all'", optarg);
             break;
         case 'm':
-            if (strcmp(optarg, "guided") == 0) o->method = METHOD_GUIDED;
-            else if (strcmp(optarg, "gradient") == 0) o->method = METHOD_GRADIENT;
-            else
-                return error_set(e, "--method %s: unknown method (available: guided, gradient)",
+            if (method_parse(optarg, &o->method) != 0)
+                return error_set(e, "--method %s: unknown method (available: %s)", optarg,
+                                 method_names());
+            break;
+        case OPT_STYLE:
+            if (style_parse(optarg, &o->style) != 0)
+                return error_set(e, "--style %s: expected color, gray, pos, neg or heatmap",
+                                 optarg);
+            style_given = 1;
+            break;
+        case OPT_FULL_SIZE: o->full_size = 1; break;
+        case OPT_LAYER: o->layer = optarg; break;
+        case OPT_CHANNEL:
+            if (parse_int(optarg, 0, 1 << 20, &o->channel) != 0)
+                return error_set(e, "--channel %s: expected a whole number >= 0", optarg);
+            break;
+        case OPT_SMOOTH:
+            if (parse_int(optarg, 1, CLI_MAX_PASSES, &o->smooth) != 0)
+                return error_set(e, "--smooth %s: expected a whole number from 1 to %d", optarg,
+                                 CLI_MAX_PASSES);
+            break;
+        case OPT_STEPS:
+            if (parse_int(optarg, 1, CLI_MAX_PASSES, &o->steps) != 0)
+                return error_set(e, "--steps %s: expected a whole number from 1 to %d", optarg,
+                                 CLI_MAX_PASSES);
+            break;
+        case OPT_NOISE: {
+            char *end;
+            errno = 0;
+            o->noise = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || errno == ERANGE || !(o->noise > 0.0) ||
+                o->noise > 10.0)
+                return error_set(e, "--noise %s: expected a number above 0 and at most 10",
                                  optarg);
             break;
+        }
         case OPT_CHECK:
             if (strcmp(optarg, "class") == 0) o->check = CHECK_CLASS;
             else if (strcmp(optarg, "randomize") == 0) o->check = CHECK_RANDOMIZE;
@@ -161,9 +197,23 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (o->n_inputs == 0 && !o->files_from) return error_set(e, "no IMAGE given");
     if (o->vs_arg && o->check != CHECK_CLASS) return error_set(e, "--vs needs --check class");
     if (o->strip && o->check == CHECK_NONE) return error_set(e, "--strip needs --check");
+    int cam = method_is_cam(o->method), has_cam = cam || o->method == METHOD_GUIDED_GRADCAM;
+    if (!style_given) o->style = cam ? STYLE_HEATMAP : STYLE_COLOR;
+    if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)
+        return error_set(e, "--style %s: a cam is shown as heatmap or gray",
+                         style_name(o->style));
+    if (!cam && o->style == STYLE_HEATMAP)
+        return error_set(e, "--style heatmap: only for -m gradcam (maps use color, gray, pos "
+                            "or neg)");
+    if (o->channel >= 0 && !o->layer)
+        return error_set(e, "--channel needs --layer (the layer whose channel is the target)");
+    if (o->channel >= 0 && has_cam)
+        return error_set(e, "--channel: -m %s explains a class; give --class instead",
+                         method_name(o->method));
+    if (o->layer && o->channel < 0 && !has_cam)
+        return error_set(e, "--layer without --channel: only -m gradcam and guided-gradcam use a "
+                            "layer by itself");
+    if (o->smooth && (has_cam || o->method == METHOD_INTEGRATED))
+        return error_set(e, "--smooth: not with -m %s", method_name(o->method));
     return CLI_RUN;
-}
-
-GuideScope cli_scope(const Options *o) {
-    return o->method == METHOD_GRADIENT ? GUIDE_NONE : o->guide;
 }

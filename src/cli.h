@@ -11,14 +11,17 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "methods.h"
 #include "net.h"
+#include "saliency.h"
 
 #define CLI_DEFAULT_WEIGHTS "weights/alexnet.safetensors"
 
 enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
-enum { CLI_DEFAULT_TOPK = 5, CLI_MAX_BATCH = 256 };
+enum { CLI_DEFAULT_TOPK = 5, CLI_MAX_BATCH = 256, CLI_DEFAULT_STEPS = 50, CLI_MAX_PASSES = 10000 };
+#define CLI_DEFAULT_NOISE 0.15
+#define CLI_DEFAULT_CAM_LAYER "features.11"
 
-typedef enum { METHOD_GUIDED, METHOD_GRADIENT } Method;
 /* --check: how much the map depends on the class, or on the weights. */
 typedef enum { CHECK_NONE, CHECK_CLASS, CHECK_RANDOMIZE } Check;
 
@@ -36,15 +39,19 @@ typedef struct {
     int shard, shards;      // --shard I/N; 0/1 when not given
     int64_t max_pixels;
     Method method;
-    GuideScope guide;       // --guide; the method decides whether it applies
+    GuideScope guide;       // --guide: for guided and deconv
+    const char *layer;      // --layer NAME: gradcam's layer, or with --channel the target
+    int channel;            // --channel K; -1: not given
+    int smooth;             // --smooth N SmoothGrad copies; 0: off
+    double noise;           // --noise F
+    int steps;              // --steps N for integrated
+    Style style;
+    int full_size;
     Check check;
     const char *vs_arg;     // --vs CLASS for --check class; NULL: the lowest-scoring
     const char *strip;      // --strip FILE.png: the maps of a check side by side
-    uint64_t seed;          // --seed: the re-drawn weights of --check randomize
+    uint64_t seed;          // --seed: SmoothGrad's noise, --check randomize's weights
 } Options;
-
-/* The ReLU scope the method and --guide give: GUIDE_NONE for gradient. */
-GuideScope cli_scope(const Options *o);
 
 int cli_parse(int argc, char **argv, Options *o, Error *e);
 

@@ -112,15 +112,22 @@ typedef struct {
     CheckResult check;
 } Result;
 
-/* The state of a run; every pointer is owned here and freed in run(). */
+/* The state of a run; every pointer is owned here and freed in run(). Per
+ * batch slot: */
 typedef struct {
     const Options *o;
+    MethodSpec spec;
     InputList inputs;
     Weights weights;
     Net net;
-    Image img;
-    float *map;      // (224, 224, 3)
-    uint8_t *rgb;    // (224, 224, 3)
+    float *logits;   // (batch, classes), kept: the methods' passes overwrite the net's
+    float *clean;    // (batch, 3, 224, 224) the inputs, kept for --check likewise
+    float *maps;     // (batch, 224, 224, 3) the methods' maps
+    float *cams;     // (batch, 224, 224) cams, for the cam methods
+    uint8_t *crops;  // (batch, 224, 224, 3) the cropped photos, for heatmaps
+    Image *images;   // (batch) the decoded images, kept for --full-size
+    CropBox *boxes;  // (batch)
+    uint8_t *pixels; // (224, 224, 3) a picture being written
     int *topk;       // (topk)
     Result *results; // (batch)
     int classes, target, vs, progress, threads;
@@ -317,43 +324,88 @@ static void emit(Run *r, const Input *in, const Result *res, const float *logits
     }
 }
 
+enum { S = PREPROCESS_SIZE, PLANE = S * S, MAP = 3 * PLANE };
+
 /* Decodes and preprocesses input i into batch slot `slot`. */
 static void load_input(Run *r, const Input *in, int slot, Result *res) {
-    Image *img = &r->img;
+    Image *img = &r->images[slot];
     if (image_load(in->path, r->o->max_pixels, img, &res->err) != 0 ||
-        preprocess_imagenet(img, net_input(&r->net, slot), NULL, &res->err) != 0) {
+        preprocess_imagenet_crop(img, net_input(&r->net, slot), &r->boxes[slot],
+                                 r->crops ? r->crops + (size_t)slot * MAP : NULL, &res->err) != 0) {
         res->status = FAILED;
     } else {
         res->width = img->width;
         res->height = img->height;
     }
-    image_free(img);
+    if (!r->o->full_size) image_free(img);
+}
+
+/* The picture of slot's result in the chosen style (into r->pixels);
+ * -1 when there is no contrast to show (it is written anyway). */
+static int render(Run *r, int slot) {
+    const float *map = r->maps + (size_t)slot * MAP, *cam = r->cams + (size_t)slot * PLANE;
+    switch (r->o->style) {
+    case STYLE_COLOR: return saliency_to_rgb8(r->pixels, map, S, S) ? -1 : 0;
+    case STYLE_HEATMAP:
+        saliency_heatmap(r->pixels, cam, r->crops + (size_t)slot * MAP, S, S);
+        return 0;
+    case STYLE_GRAY:
+        if (method_is_cam(r->spec.method)) {
+            for (int p = 0; p < PLANE; p++) r->pixels[p] = (uint8_t)rint(255.0 * cam[p]);
+            return 0;
+        }
+        return saliency_render(STYLE_GRAY, map, S, S, r->pixels) ? -1 : 0;
+    case STYLE_POS:
+    case STYLE_NEG: return saliency_render(r->o->style, map, S, S, r->pixels) ? -1 : 0;
+    }
+    return 0;
 }
 
 /* Writes one image's PNG (and .npy); 0, or -1 with res->err set. */
 static int write_outputs(Run *r, const Input *in, int slot, Result *res) {
-    const int size = PREPROCESS_SIZE;
-    saliency_chw_to_hwc(r->map, net_input_grad(&r->net, slot), size, size);
-    if (saliency_to_rgb8(r->rgb, r->map, size, size) && !r->o->quiet) {
+    const Options *o = r->o;
+    int channels = style_channels(o->style), cam = method_is_cam(r->spec.method);
+    if (render(r, slot) != 0 && !o->quiet) {
         char msg[1100];
-        snprintf(msg, sizeof msg, "%s: the map is flat (zero standard deviation); wrote a "
-                 "mid-grey image", in->path);
+        snprintf(msg, sizeof msg, "%s: the map has no contrast to show (it is constant); wrote "
+                 "a flat image", in->path);
         report_error(r, msg);
     }
-    if ((r->inputs.batch_mode && file_make_parents(in->png, &res->err) != 0) ||
-        saliency_write_png(in->png, r->rgb, size, size, &res->err) != 0 ||
-        (in->npy && saliency_write_npy(in->npy, r->map, size, size, &res->err) != 0))
-        return -1;
+    const uint8_t *picture = r->pixels;
+    uint8_t *full = NULL;
+    int h = S, w = S;
+    if (o->full_size) {
+        const Image *img = &r->images[slot];
+        full = malloc((size_t)img->width * img->height * (size_t)channels);
+        if (!full)
+            return error_set(&res->err, "%s: out of memory for a %dx%d picture", in->png,
+                             img->width, img->height);
+        if (saliency_full_size(full, o->style, r->pixels, r->cams + (size_t)slot * PLANE, img,
+                               &r->boxes[slot], &res->err) != 0) {
+            free(full);
+            return -1;
+        }
+        picture = full, h = img->height, w = img->width;
+    }
+    int rc = (r->inputs.batch_mode && file_make_parents(in->png, &res->err) != 0) ||
+             saliency_write_pixels(in->png, picture, h, w, channels, &res->err) != 0 ||
+             (in->npy && (cam ? saliency_write_npy(in->npy, r->cams + (size_t)slot * PLANE, S, S,
+                                                   1, &res->err)
+                              : saliency_write_npy(in->npy, r->maps + (size_t)slot * MAP, S, S,
+                                                   3, &res->err)) != 0);
+    free(full);
+    if (rc) return -1;
     res->written = 1;
     return 0;
 }
 
-/* The check the options ask for, on one image whose map is in r->map, and
- * the strip of its maps when asked; 0, or -1 with res->err set. */
-static int run_check(Run *r, int slot, Result *res) {
+/* The check the options ask for, on the image in slot whose clean input is
+ * `input`, and the strip of its maps when asked; 0, or -1 with res->err set. */
+static int run_check(Run *r, int slot, const float *input, Result *res) {
     const Options *o = r->o;
     const int size = PREPROCESS_SIZE;
     size_t map = (size_t)size * size * 3;
+    const float *base = r->maps + (size_t)slot * map;
     int tiles = o->check == CHECK_CLASS ? 2 : 1 + ALEXNET_LAYERS;
     float *maps = NULL;
     uint8_t *strip = NULL;
@@ -363,17 +415,16 @@ static int run_check(Run *r, int slot, Result *res) {
         error_set(&res->err, "%s: out of memory for the check's strip", o->strip);
         goto done;
     }
-    if (maps) memcpy(maps, r->map, sizeof *maps * map);
-    const float *input = net_input(&r->net, slot);
+    if (maps) memcpy(maps, base, sizeof *maps * map);
     int vs = r->vs;
     if (o->check == CHECK_CLASS && vs < 0) {
-        const float *logits = net_logits(&r->net, slot);
+        const float *logits = r->logits + (size_t)slot * r->classes;
         for (int c = vs = 0; c < r->classes; c++) vs = logits[c] < logits[vs] ? c : vs;
     }
     if ((o->check == CHECK_CLASS
-             ? check_class(&r->weights, input, r->map, vs, cli_scope(o), r->threads, &res->check,
+             ? check_class(&r->weights, input, base, vs, &r->spec, r->threads, &res->check,
                            maps ? maps + map : NULL, &res->err)
-             : check_randomize(&r->weights, input, r->map, res->target, cli_scope(o), o->seed,
+             : check_randomize(&r->weights, input, base, res->target, &r->spec, o->seed,
                                r->threads, &res->check, maps ? maps + map : NULL, &res->err)) != 0)
         goto done;
     res->checked = 1;
@@ -417,40 +468,86 @@ static int run_group(Run *r, int first, int n) {
         res[i].ms = now_ms() - start;
     }
     double t1 = now_ms();
-    if (used > 0) net_forward(&r->net, used);
-    for (int i = 0; i < n; i++) {
-        if (res[i].status != DONE) continue;
-        const float *logits = net_logits(&r->net, slots[i]);
-        int t = r->target;
-        if (t < 0)
-            for (int c = t = 0; c < r->classes; c++) t = logits[c] > logits[t] ? c : t;
-        targets[slots[i]] = res[i].target = t;
-    }
-    if (used > 0) net_backward(&r->net, used, targets, cli_scope(r->o));
-    double shared = used > 0 ? (now_ms() - t1) / used : 0;
     int status = 0;
+    if (used > 0) {
+        net_forward(&r->net, used);
+        memcpy(r->logits, net_logits(&r->net, 0), sizeof(float) * (size_t)used * r->classes);
+        if (r->clean)
+            memcpy(r->clean, net_input(&r->net, 0), sizeof(float) * (size_t)used * MAP);
+        for (int b = 0; b < used; b++) {
+            const float *logits = r->logits + (size_t)b * r->classes;
+            int t = r->target;
+            if (t < 0)
+                for (int c = t = 0; c < r->classes; c++) t = logits[c] > logits[t] ? c : t;
+            targets[b] = t;
+        }
+        Error err = {0};
+        if (methods_run(&r->net, &r->spec, used, targets, r->maps, r->cams, &err) != 0) {
+            // Only memory can fail here; every image of the batch shares it.
+            for (int i = 0; i < n; i++)
+                if (res[i].status == DONE) res[i].status = FAILED, res[i].err = err;
+            status = EXIT_IO;
+        }
+    }
+    double shared = used > 0 ? (now_ms() - t1) / used : 0;
     for (int i = 0; i < n; i++) {
         const Input *in = &r->inputs.items[first + i];
-        const float *logits = res[i].status == DONE ? net_logits(&r->net, slots[i]) : NULL;
-        if (res[i].status == DONE && status == 0) {
+        int slot = res[i].status == DONE ? slots[i] : -1;
+        const float *logits = slot >= 0 ? r->logits + (size_t)slot * r->classes : NULL;
+        if (slot >= 0) res[i].target = targets[slot];
+        if (slot >= 0 && status == 0) {
             double start = now_ms();
-            if (write_outputs(r, in, slots[i], &res[i]) != 0) {
+            if (write_outputs(r, in, slot, &res[i]) != 0) {
                 res[i].status = FAILED;
                 status = EXIT_IO;
-            } else if (r->o->check && run_check(r, slots[i], &res[i]) != 0) {
+            } else if (r->o->check &&
+                       run_check(r, slot, r->clean + (size_t)slot * MAP, &res[i]) != 0) {
                 res[i].status = FAILED;
             }
             res[i].ms += shared + now_ms() - start;
-        } else if (res[i].status == DONE) {
+        } else if (slot >= 0) {
             res[i].status = FAILED;
             error_set(&res[i].err, "%s: not written: the run stopped at the failed write above",
                       in->path);
         }
+        if (r->o->full_size && slot >= 0) image_free(&r->images[slot]);
         emit(r, in, &res[i], logits);
     }
     show_progress(r);
     fflush(stdout);
     return status;
+}
+
+/* The method, its layers resolved by name in the net; exit 2 on a bad name. */
+static int make_spec(Run *r, Error *e) {
+    const Options *o = r->o;
+    r->spec = (MethodSpec){.method = o->method, .guide = o->guide, .layer = -1,
+                           .channel = o->channel, .smooth = o->smooth, .noise = o->noise,
+                           .seed = o->seed, .steps = o->steps};
+    int has_cam = method_is_cam(o->method) || o->method == METHOD_GUIDED_GRADCAM;
+    const char *name = o->layer ? o->layer : has_cam ? CLI_DEFAULT_CAM_LAYER : NULL;
+    if (!name) return 0;
+    int l = net_find_layer(&r->net, name);
+    if (l < 0 || (has_cam && !strstr(name, "features."))) {
+        char names[512] = "";
+        for (int i = 0; i < r->net.n_layers; i++) {
+            const char *n = r->net.layers[i].name;
+            if (has_cam && !strstr(n, "features.")) continue;
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", n);
+        }
+        return error_set(e, "--layer %s: no such layer%s (layers: %s)", name,
+                         has_cam ? " with a spatial output" : "", names);
+    }
+    if (has_cam) {
+        r->spec.cam_layer = l;
+    } else {
+        if (o->channel >= r->net.layers[l].out_c)
+            return error_set(e, "--channel %d: layer %s has channels 0 to %d", o->channel, name,
+                             r->net.layers[l].out_c - 1);
+        r->spec.layer = l;
+    }
+    return 0;
 }
 
 static int run(const Options *o) {
@@ -464,6 +561,12 @@ static int run(const Options *o) {
         fprintf(stderr, "Try 'guidedbp --help' for more information.\n");
         return EXIT_USAGE;
     }
+    int batch = o->batch < r.inputs.n ? o->batch : (r.inputs.n > 0 ? r.inputs.n : 1);
+    if (o->strip && r.inputs.batch_mode) {
+        fprintf(stderr, "guidedbp: --strip %s: only with one image\n", o->strip);
+        status = EXIT_USAGE;
+        goto done;
+    }
     if (weights_load(&r.weights, o->weights, &err) != 0) {
         fprintf(stderr, "guidedbp: %s\n", err.msg);
         if (strcmp(o->weights, CLI_DEFAULT_WEIGHTS) == 0)
@@ -472,18 +575,12 @@ static int run(const Options *o) {
         status = EXIT_WEIGHTS;
         goto done;
     }
-    if (o->strip && r.inputs.batch_mode) {
-        fprintf(stderr, "guidedbp: --strip %s: only with one image\n", o->strip);
-        status = EXIT_USAGE;
-        goto done;
-    }
     char same_seed[32];
     snprintf(same_seed, sizeof same_seed, "random:%llu", (unsigned long long)o->seed);
     if (o->check == CHECK_RANDOMIZE && strcmp(o->weights, same_seed) == 0 && !o->quiet)
         fprintf(stderr, "guidedbp: warning: --seed %llu re-draws exactly the weights of %s, so "
                         "nothing will change; choose another --seed\n",
                 (unsigned long long)o->seed, o->weights);
-    int batch = o->batch < r.inputs.n ? o->batch : (r.inputs.n > 0 ? r.inputs.n : 1);
     r.threads = o->threads ? o->threads : parallel_cpus();
     if (net_init(&r.net, &r.weights, size, size, batch, r.threads, &err) != 0) {
         fprintf(stderr, "guidedbp: %s\n", err.msg);
@@ -497,12 +594,25 @@ static int run(const Options *o) {
         status = EXIT_USAGE;
         goto done;
     }
-    size_t n = (size_t)size * size * 3;
-    r.map = malloc(n * sizeof *r.map);
-    r.rgb = malloc(n);
+    if (make_spec(&r, &err) != 0) {
+        fprintf(stderr, "guidedbp: %s\nTry 'guidedbp --help' for more information.\n", err.msg);
+        status = EXIT_USAGE;
+        goto done;
+    }
+    size_t b = (size_t)batch;
+    r.logits = malloc(sizeof *r.logits * b * (size_t)r.classes);
+    r.maps = malloc(sizeof *r.maps * b * MAP);
+    r.cams = malloc(sizeof *r.cams * b * PLANE);
+    r.boxes = malloc(sizeof *r.boxes * b);
+    r.images = calloc(b, sizeof *r.images);
+    r.pixels = malloc(MAP);
     r.topk = malloc(sizeof *r.topk * (size_t)(o->topk < r.classes ? o->topk + 1 : r.classes));
-    r.results = malloc(sizeof *r.results * (size_t)batch);
-    if (!r.map || !r.rgb || !r.topk || !r.results) {
+    r.results = malloc(sizeof *r.results * b);
+    int want_crops = o->style == STYLE_HEATMAP, want_clean = o->check != CHECK_NONE;
+    if (want_crops) r.crops = malloc(b * MAP);
+    if (want_clean) r.clean = malloc(sizeof *r.clean * b * MAP);
+    if (!r.logits || !r.maps || !r.cams || !r.boxes || !r.images || !r.pixels || !r.topk ||
+        !r.results || (want_crops && !r.crops) || (want_clean && !r.clean)) {
         fprintf(stderr, "guidedbp: out of memory\n");
         status = EXIT_IO;
         goto done;
@@ -529,8 +639,15 @@ static int run(const Options *o) {
 done:
     free(r.results);
     free(r.topk);
-    free(r.rgb);
-    free(r.map);
+    free(r.pixels);
+    for (int i = 0; r.images && i < batch; i++) image_free(&r.images[i]);
+    free(r.images);
+    free(r.boxes);
+    free(r.clean);
+    free(r.crops);
+    free(r.cams);
+    free(r.maps);
+    free(r.logits);
     net_free(&r.net);
     weights_free(&r.weights);
     inputs_free(&r.inputs);

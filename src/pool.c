@@ -1,30 +1,40 @@
 #include "pool.h"
 
-#include <math.h>
 #include <string.h>
+
+/* Four outputs of a row at a time, with masks rather than branches (which
+ * would be mispredicted on real activations): a lane takes v when v is
+ * larger, or when v is the first NaN; once a lane's max is NaN nothing
+ * replaces it. A row's last group repeats its last output. */
+enum { LANES = 4 };
+typedef float Vec __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t Mask __attribute__((vector_size(LANES * sizeof(int32_t))));
 
 void maxpool_forward(float *y, int32_t *argmax, const float *x, int c, int h, int w, int k,
                      int stride, int oh, int ow) {
     for (int ch = 0; ch < c; ch++) {
         const float *in = x + (size_t)ch * h * w;
         for (int i = 0; i < oh; i++) {
-            for (int j = 0; j < ow; j++) {
-                int best = (i * stride) * w + j * stride;
-                float max = in[best];
+            for (int j = 0; j < ow; j += LANES) {
+                Mask first;
+                for (int l = 0; l < LANES; l++)
+                    first[l] = i * stride * w + (j + l < ow ? j + l : ow - 1) * stride;
+                Vec max;
+                for (int l = 0; l < LANES; l++) max[l] = in[first[l]];
+                Mask best = first;
                 for (int di = 0; di < k; di++) {
                     for (int dj = 0; dj < k; dj++) {
-                        int idx = (i * stride + di) * w + j * stride + dj;
-                        float v = in[idx];
-                        if (v > max || isnan(v)) {
-                            max = v;
-                            best = idx;
-                            if (isnan(v)) goto done;
-                        }
+                        int off = di * w + dj;
+                        Vec v;
+                        for (int l = 0; l < LANES; l++) v[l] = in[first[l] + off];
+                        Mask take = (v > max) | ((v != v) & (max == max));
+                        max = (Vec)(((Mask)v & take) | ((Mask)max & ~take));
+                        best = ((first + off) & take) | (best & ~take);
                     }
                 }
-            done:
-                y[((size_t)ch * oh + i) * ow + j] = max;
-                argmax[((size_t)ch * oh + i) * ow + j] = best;
+                float *out = y + ((size_t)ch * oh + i) * ow;
+                int32_t *at = argmax + ((size_t)ch * oh + i) * ow;
+                for (int l = 0; l < LANES && j + l < ow; l++) out[j + l] = max[l], at[j + l] = best[l];
             }
         }
     }

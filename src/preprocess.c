@@ -9,6 +9,10 @@ static const float mean[3] = {0.485f, 0.456f, 0.406f};
 static const float std[3] = {0.229f, 0.224f, 0.225f};
 
 int preprocess_imagenet(const Image *img, float *out, CropBox *box, Error *e) {
+    return preprocess_imagenet_crop(img, out, box, NULL, e);
+}
+
+int preprocess_imagenet_crop(const Image *img, float *out, CropBox *box, uint8_t *crop, Error *e) {
     const int size = PREPROCESS_SIZE;
     int w = img->width, h = img->height;
     if (w < 1 || h < 1 || !img->rgb) return error_set(e, "preprocess: empty image");
@@ -33,6 +37,9 @@ int preprocess_imagenet(const Image *img, float *out, CropBox *box, Error *e) {
                 plane[y * size + x] = ((float)row[3 * x] / 255.0f - mean[c]) / std[c];
         }
     }
+    for (int y = 0; crop && y < size; y++)
+        memcpy(crop + (size_t)y * size * 3, src->rgb + ((size_t)(y0 + y) * rw + x0) * 3,
+               (size_t)size * 3);
     image_free(&resized);
     if (box) *box = (CropBox){.resized_w = rw, .resized_h = rh, .crop_x = x0, .crop_y = y0};
     return 0;

@@ -23,5 +23,8 @@ typedef struct {
 } CropBox;
 
 int preprocess_imagenet(const Image *img, float *out, CropBox *box, Error *e);
+/* The same, also copying the cropped 8-bit pixels (224, 224, 3) to crop
+ * (NULL: not wanted), the photo a heatmap is drawn over. */
+int preprocess_imagenet_crop(const Image *img, float *out, CropBox *box, uint8_t *crop, Error *e);
 
 #endif

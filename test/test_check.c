@@ -29,6 +29,10 @@ static void map_under(const Weights *w, int target, GuideScope scope, float *out
     net_free(&net);
 }
 
+static const MethodSpec guided_features = {.method = METHOD_GUIDED, .guide = GUIDE_FEATURES,
+                                           .layer = -1};
+static const MethodSpec guided_all = {.method = METHOD_GUIDED, .guide = GUIDE_ALL, .layer = -1};
+
 static int same(const Similarity *a, const Similarity *b) {
     return a->spearman_abs == b->spearman_abs && a->spearman == b->spearman && a->ssim == b->ssim;
 }
@@ -37,7 +41,7 @@ static void test_redrawing_with_the_models_own_seed_changes_nothing(void) {
     // tiny.safetensors is the generator's seed 7: re-drawn layers are equal.
     CheckResult r;
     Error e;
-    CHECK_MSG(check_randomize(&tiny, input, base, 707, GUIDE_FEATURES, 7, 2, &r, NULL, &e) == 0,
+    CHECK_MSG(check_randomize(&tiny, input, base, 707, &guided_features, 7, 2, &r, NULL, &e) == 0,
               "%s", e.msg);
     for (int l = 0; l < ALEXNET_LAYERS; l++) {
         CHECK_MSG(r.cascading[l].sim.spearman_abs == 1.0 && r.cascading[l].sim.ssim == 1.0,
@@ -50,7 +54,7 @@ static void test_randomization_order_and_maps(void) {
     CheckResult r;
     Error e;
     float *maps = malloc(sizeof(float) * MAP * ALEXNET_LAYERS), *expect = malloc(sizeof(float) * MAP);
-    CHECK_MSG(check_randomize(&tiny, input, base, 707, GUIDE_ALL, 8, 2, &r, maps, &e) == 0, "%s",
+    CHECK_MSG(check_randomize(&tiny, input, base, 707, &guided_all, 8, 2, &r, maps, &e) == 0, "%s",
               e.msg);
     const char *order[ALEXNET_LAYERS] = {"classifier.6", "classifier.4", "classifier.1",
                                          "features.10", "features.8", "features.6",
@@ -91,13 +95,13 @@ static void test_class_check_compares_with_the_other_class(void) {
     CheckResult r;
     Error e;
     float *other = malloc(sizeof(float) * MAP), *got = malloc(sizeof(float) * MAP);
-    CHECK(check_class(&tiny, input, base, 3, GUIDE_FEATURES, 1, &r, got, &e) == 0);
+    CHECK(check_class(&tiny, input, base, 3, &guided_features, 1, &r, got, &e) == 0);
     map_under(&tiny, 3, GUIDE_FEATURES, other);
     CHECK(memcmp(other, got, sizeof(float) * MAP) == 0);
     Similarity sim;
     CHECK(similarity_maps(base, other, S, S, &sim, &e) == 0);
     CHECK(r.vs == 3 && same(&sim, &r.class_sim));
-    CHECK(check_class(&tiny, input, base, 707, GUIDE_FEATURES, 1, &r, NULL, &e) == 0);
+    CHECK(check_class(&tiny, input, base, 707, &guided_features, 1, &r, NULL, &e) == 0);
     CHECK(r.class_sim.spearman == 1.0 && r.class_sim.ssim == 1.0);
     free(other);
     free(got);
