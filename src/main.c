@@ -45,8 +45,8 @@ static void on_signal(int sig) { interrupted = sig; }
 static void usage(FILE *f) {
     fprintf(f,
             "Usage: guidedbp [options] IMAGE|DIR...\n"
-            "Guided backpropagation saliency maps of PNG/JPEG images for one class of\n"
-            "torchvision's AlexNet, written as PNGs.\n"
+            "Saliency maps of PNG/JPEG images for a class of torchvision's AlexNet:\n"
+            "guided backpropagation, and the other gradient methods below.\n"
             "\n"
             "  -w, --weights FILE     safetensors weights, or random:SEED for torchvision's\n"
             "                         default initialisation (default: $GUIDEDBP_WEIGHTS,\n"
@@ -56,13 +56,25 @@ static void usage(FILE *f) {
             "  -o, --output PATH      one image: the PNG to write (default: IMAGE's name\n"
             "                         without its extension + _guided.png, here); several\n"
             "                         images or a DIR: the output directory (required)\n"
-            "      --npy              also write each raw float32 map, (224,224,3), as .npy\n"
-            "                         beside its PNG\n"
+            "      --npy              also write each raw float32 map, (224,224,3), or cam,\n"
+            "                         (224,224), as .npy beside its PNG\n"
             "      --guide SCOPE      ReLUs that use the guided rule: features (those of\n"
             "                         model.features, the reference recipe) or all\n"
             "                         (default: features)\n"
-            "  -m, --method NAME      guided, or gradient (the plain input gradient, no\n"
-            "                         ReLU altered; --guide does not apply) (default: guided)\n"
+            "  -m, --method NAME      guided, gradient, deconv, grad-x-input, integrated,\n"
+            "                         gradcam or guided-gradcam (default: guided)\n"
+            "      --layer NAME       gradcam's layer (default: " CLI_DEFAULT_CAM_LAYER "); with\n"
+            "                         --channel, the layer whose channel is the target\n"
+            "      --channel K        target: the sum of channel K of --layer's output\n"
+            "                         instead of a class score\n"
+            "      --smooth N         SmoothGrad: average over N noisy copies (default: off)\n"
+            "      --noise F          SmoothGrad noise std, times the input's range\n"
+            "                         (default: 0.15)\n"
+            "      --steps N          integrated gradients: Gauss-Legendre steps (default: %d)\n"
+            "      --style NAME       color, gray, pos, neg; heatmap or gray for gradcam\n"
+            "                         (default: color; heatmap for gradcam)\n"
+            "      --full-size        the picture in the original image's frame, not the\n"
+            "                         224x224 crop\n"
             "  -k, --topk K           top classes to report (default: %d)\n"
             "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
             "                         for any N\n"
@@ -74,7 +86,8 @@ static void usage(FILE *f) {
             "      --check randomize  similarity of the map to maps with layers re-drawn at\n"
             "                         random, cascading from classifier.6 down and one at a\n"
             "                         time\n"
-            "      --seed N           seed of the re-drawn weights (default: 1)\n"
+            "      --seed N           seed of the re-drawn weights, and of --smooth's noise\n"
+            "                         (default: 1)\n"
             "      --strip FILE.png   the compared maps side by side (one image only)\n"
             "\n"
             "Batches:\n"
@@ -94,7 +107,7 @@ static void usage(FILE *f) {
             "Exit status: 0 every image done or skipped, 1 some images failed,\n"
             "2 usage error, 3 the weights could not be loaded, 4 an output could not be\n"
             "written (the run stops), 130 interrupted (finished outputs are kept).\n",
-            CLI_DEFAULT_TOPK, CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
+            CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK, CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
 }
 
 static double now_ms(void) {
