@@ -1,5 +1,5 @@
 #!/bin/sh
-# demo.sh GUIDEDBP: the saliency map of the bundled cat photo, with
+# demo.sh GUIDEDBP: the saliency maps of the bundled cat photo, with
 # torchvision's pretrained AlexNet when weights/alexnet.safetensors exists,
 # otherwise (loudly) with randomly initialised weights.
 set -e
@@ -22,3 +22,15 @@ MSG
 fi
 "$bin" "$image" --weights "$weights" --class 281 -o "$out/cat_guided.png" --npy
 echo "demo: wrote $out/cat_guided.png (and its raw map $out/cat_guided.npy)"
+# The other methods and styles, quietly.
+for method in gradient deconv grad-x-input gradcam guided-gradcam; do
+    "$bin" -q "$image" --weights "$weights" --class 281 -m "$method" -o "$out/cat_$method.png"
+done
+"$bin" -q "$image" --weights "$weights" --class 281 -m integrated --steps 16 \
+    -o "$out/cat_integrated.png"
+"$bin" -q "$image" --weights "$weights" --class 281 --smooth 8 --batch 8 -o "$out/cat_smooth.png"
+"$bin" -q "$image" --weights "$weights" --class 281 --style gray -o "$out/cat_gray.png"
+"$bin" -q "$image" --weights "$weights" --layer features.10 --channel 7 -o "$out/cat_channel.png"
+"$bin" -q "$image" --weights "$weights" --class 281 -m gradcam --full-size \
+    -o "$out/cat_gradcam_full.png"
+echo "demo: wrote the other methods' maps as $out/cat_<method>.png"

@@ -10,11 +10,15 @@
  * and the sums are the same bits on every one. */
 enum { LANES = 8 };
 typedef float Vec __attribute__((vector_size(LANES * sizeof(float))));
+/* Backward sums each output in row order, one column per vector element:
+ * any width gives the same bits, so it takes AVX-512's. */
+enum { WIDE = 16 };
+typedef float Wide __attribute__((vector_size(WIDE * sizeof(float))));
 
 /* Work units for the threads: fixed, so the split never changes a result.
- * Rows of W (forward) and columns of W (backward, wide enough to read W in
- * long runs, narrow enough that a batch of dx columns stays in L1/L2). */
-enum { ROWS_PER_TASK = 64, COLS_PER_TASK = 512 };
+ * Rows of W (forward) and columns of W (backward: 4 KB of each row, a page,
+ * long enough runs for the hardware prefetcher). */
+enum { ROWS_PER_TASK = 64, COLS_PER_TASK = 1024 };
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -22,10 +26,10 @@ enum { ROWS_PER_TASK = 64, COLS_PER_TASK = 512 };
 #define CLONES
 #endif
 
-/* Unaligned vector access. (Macros: a function passing a Vec by value
+/* Unaligned vector access. (Macros: a function passing a vector by value
  * would have a different ABI in each clone.) */
-#define LOAD(v, p) memcpy(&(v), (p), sizeof(Vec))
-#define STORE(p, v) memcpy((p), &(v), sizeof(Vec))
+#define LOAD(v, p) memcpy(&(v), (p), sizeof(v))
+#define STORE(p, v) memcpy((p), &(v), sizeof(v))
 
 /* Adds the tail (the last n % 8 products, lane by lane) and sums the lanes. */
 static inline float lanes_sum(const Vec *acc, const float *w, const float *x, int i, int n) {
@@ -83,7 +87,7 @@ CLONES static void backward_cols(void *ctx, int task) {
     const Linear *l = ctx; // out = dx (batch, n_in), in = dy (batch, n_out)
     int i0 = task * COLS_PER_TASK;
     int i1 = i0 + COLS_PER_TASK < l->n_in ? i0 + COLS_PER_TASK : l->n_in;
-    int vec_end = i0 + (i1 - i0) / LANES * LANES;
+    int vec_end = i0 + (i1 - i0) / WIDE * WIDE;
     for (int b = 0; b < l->batch; b++) memset(l->out + (size_t)b * l->n_in + i0, 0, sizeof(float) * (i1 - i0));
     for (int o = 0; o < l->n_out; o++) {
         const float *row = l->w + (size_t)o * l->n_in;
@@ -91,10 +95,10 @@ CLONES static void backward_cols(void *ctx, int task) {
             float g = l->in[(size_t)b * l->n_out + o];
             if (g == 0.0f) continue;
             float *dx = l->out + (size_t)b * l->n_in;
-            Vec gv = {g, g, g, g, g, g, g, g};
+            Wide gv = g - (Wide){0};
             int i = i0;
-            for (; i < vec_end; i += LANES) {
-                Vec d, r;
+            for (; i < vec_end; i += WIDE) {
+                Wide d, r;
                 LOAD(d, dx + i), LOAD(r, row + i);
                 d += gv * r;
                 STORE(dx + i, d);

@@ -1,0 +1,252 @@
+/* Every method and style against PyTorch (scripts/fixtures_methods.py
+ * wrote test/fixtures/methods/ from the definitions in src/methods.h),
+ * plus the numerical pieces on their own: Gauss-Legendre nodes, PyTorch's
+ * bilinear upsampling, the jet heatmap. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <stb_image.h>
+
+#include "image.h"
+#include "methods.h"
+#include "preprocess.h"
+#include "saliency.h"
+#include "test.h"
+
+#define MANIFEST "test/fixtures/methods/manifest.json"
+enum { S = PREPROCESS_SIZE, PLANE = S * S, MAP = 3 * PLANE };
+
+static float *npy_load(const char *path, size_t count) {
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return NULL;
+    unsigned char head[10];
+    float *data = NULL;
+    if (fread(head, 1, 10, f) == 10 && memcmp(head, "\x93NUMPY\x01\x00", 8) == 0) {
+        size_t hlen = head[8] | (size_t)head[9] << 8;
+        char dict[1024] = {0};
+        if (hlen < sizeof dict && fread(dict, 1, hlen, f) == hlen && strstr(dict, "'<f4'")) {
+            data = malloc(count * sizeof *data);
+            if (fread(data, sizeof *data, count, f) != count || fgetc(f) != EOF) {
+                free(data);
+                data = NULL;
+            }
+        }
+    }
+    fclose(f);
+    return data;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+static const char *str(const cJSON *o, const char *key) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+static int num(const cJSON *o, const char *key, int fallback) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valueint : fallback;
+}
+
+static void test_gauss_legendre_nodes(void) {
+    double a[5], w[5];
+    CHECK(gauss_legendre(1, a, w) == 0 && a[0] == 0.5 && w[0] == 1.0);
+    CHECK(gauss_legendre(2, a, w) == 0);
+    CHECK(fabs(a[0] - (0.5 - 0.5 / sqrt(3.0))) < 1e-15 && fabs(w[0] - 0.5) < 1e-15);
+    CHECK(fabs(a[1] - (0.5 + 0.5 / sqrt(3.0))) < 1e-15 && fabs(w[1] - 0.5) < 1e-15);
+    // Five nodes integrate x^8 exactly on [0, 1]: 1/9.
+    CHECK(gauss_legendre(5, a, w) == 0);
+    double sum = 0, total = 0;
+    for (int i = 0; i < 5; i++) sum += w[i] * pow(a[i], 8), total += w[i];
+    CHECK_MSG(fabs(sum - 1.0 / 9.0) < 1e-15 && fabs(total - 1.0) < 1e-15, "%.17g", sum);
+    CHECK(a[2] == 0.5 && a[0] < a[1] && a[3] < a[4]);
+}
+
+static void test_bilinear_upsampling_is_pytorchs(void) {
+    // F.interpolate(torch.tensor([[[[1., 2.], [3., 4.]]]]), size=(4, 4),
+    //               mode='bilinear', align_corners=False)
+    const float in[4] = {1, 2, 3, 4};
+    const float want[16] = {1.0f, 1.25f, 1.75f, 2.0f, 1.5f, 1.75f, 2.25f, 2.5f,
+                            2.5f, 2.75f, 3.25f, 3.5f, 3.0f, 3.25f, 3.75f, 4.0f};
+    float out[16];
+    upsample_bilinear(out, 4, 4, in, 2, 2);
+    CHECK(memcmp(out, want, sizeof out) == 0);
+    float one[9];
+    upsample_bilinear(one, 3, 3, in, 1, 1); // a single value spreads everywhere
+    CHECK(one[0] == 1 && one[8] == 1);
+}
+
+static void test_heatmap_colours(void) {
+    // jet(0) = (0, 0, 0.5), jet(1) = (0.5, 0, 0); blended 50/50 with the photo.
+    const float cam[2] = {0.0f, 1.0f};
+    const uint8_t black[6] = {0}, white[6] = {255, 255, 255, 255, 255, 255};
+    uint8_t out[6];
+    saliency_heatmap(out, cam, black, 1, 2);
+    CHECK(out[0] == 0 && out[1] == 0 && out[2] == 64 && out[3] == 64 && out[4] == 0 &&
+          out[5] == 0);
+    saliency_heatmap(out, cam, white, 1, 2);
+    CHECK(out[0] == 128 && out[2] == 192 && out[3] == 192 && out[4] == 128); // 191.5 rounds to even
+}
+
+static cJSON *manifest;
+
+static void test_manifest_is_present(void) {
+    char *text = slurp(MANIFEST);
+    CHECK_MSG(text != NULL, "%s is missing: run 'make fixtures'", MANIFEST);
+    manifest = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    CHECK(manifest && cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "cases")) >= 10);
+}
+
+typedef struct {
+    const char *spec;
+    Weights w;
+} Cached;
+static Cached cache[2];
+
+static const Weights *weights_for(const char *spec) {
+    for (int i = 0; i < 2; i++) {
+        if (cache[i].spec && strcmp(cache[i].spec, spec) == 0) return &cache[i].w;
+        if (!cache[i].spec) {
+            Error e;
+            if (weights_load(&cache[i].w, spec, &e) != 0) return NULL;
+            cache[i].spec = spec;
+            return &cache[i].w;
+        }
+    }
+    return NULL;
+}
+
+/* Tolerances, relative to the reference's largest magnitude: the single
+ * backward passes agree to float rounding; passes summed over many noisy or
+ * scaled inputs, and cams (ReLU of a weighted sum), a little less. */
+static double tolerance(Method m, int smooth) {
+    if (smooth || m == METHOD_INTEGRATED) return 1e-4;
+    if (m == METHOD_GRADCAM || m == METHOD_GUIDED_GRADCAM) return 1e-4;
+    return 1e-5;
+}
+
+static void test_methods_match_pytorch(void) {
+    const cJSON *c;
+    float *maps = malloc(sizeof(float) * MAP * 2), *cams = malloc(sizeof(float) * PLANE * 2);
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases")) {
+        const char *name = str(c, "case"), *method = str(c, "method");
+        MethodSpec spec = {.layer = -1, .guide = GUIDE_FEATURES};
+        CHECK_MSG(name && method && method_parse(method, &spec.method) == 0, "case %s",
+                  name ? name : "?");
+        if (!name || !method || method_parse(method, &spec.method) != 0) continue;
+        const char *guide = str(c, "guide");
+        spec.guide = guide && strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES;
+        spec.smooth = num(c, "smooth", 0);
+        const cJSON *noise = cJSON_GetObjectItem(c, "noise");
+        spec.noise = cJSON_IsNumber(noise) ? noise->valuedouble : 0.0;
+        spec.seed = (uint64_t)num(c, "seed", 0);
+        spec.steps = num(c, "steps", 0);
+        const Weights *w = weights_for(str(c, "weights"));
+        CHECK_MSG(w != NULL, "%s: weights", name);
+        if (!w) continue;
+        // A batch of two: the passes of SmoothGrad and integrated gradients
+        // then run two at a time, which must not change any bit.
+        Net net;
+        Error e;
+        CHECK_MSG(net_init(&net, w, S, S, 2, 2, &e) == 0, "%s", e.msg);
+        const char *layer = str(c, "layer");
+        int is_cam = method_is_cam(spec.method) || spec.method == METHOD_GUIDED_GRADCAM;
+        if (layer) {
+            int l = net_find_layer(&net, layer);
+            CHECK_MSG(l >= 0, "%s: no layer %s", name, layer);
+            if (is_cam) spec.cam_layer = l;
+            else spec.layer = l, spec.channel = num(c, "channel", 0);
+        } else if (is_cam) {
+            spec.cam_layer = net_find_layer(&net, "features.11");
+        }
+        Image img = {0};
+        int ok = image_load(str(c, "image"), IMAGE_MAX_PIXELS, &img, &e) == 0 &&
+                 preprocess_imagenet(&img, net_input(&net, 0), NULL, &e) == 0;
+        image_free(&img);
+        CHECK_MSG(ok, "%s: %s", name, e.msg);
+        int target = num(c, "target", -1);
+        size_t count = method_is_cam(spec.method) ? PLANE : MAP;
+        float *ref = npy_load(str(c, "map"), count);
+        CHECK_MSG(ref != NULL, "%s: reference map missing", name);
+        if (ok && ref) {
+            net_forward(&net, 1);
+            CHECK_MSG(methods_run(&net, &spec, 1, &target, maps, cams, &e) == 0, "%s", e.msg);
+            const float *ours = method_is_cam(spec.method) ? cams : maps;
+            double err = 0, mag = 0;
+            size_t bad = 0;
+            for (size_t i = 0; i < count; i++) {
+                double d = fabs((double)ours[i] - ref[i]);
+                err = d > err ? d : err;
+                mag = fabs(ref[i]) > mag ? fabs(ref[i]) : mag;
+            }
+            double tol = tolerance(spec.method, spec.smooth);
+            for (size_t i = 0; i < count; i++) bad += fabs((double)ours[i] - ref[i]) > tol * mag;
+            printf("  %-34s max error %.2e of max |ref| %.3g\n", name, mag > 0 ? err / mag : err,
+                   mag);
+            CHECK_MSG(err <= tol * mag, "%s: %zu values off by more than %.0e of the max", name,
+                      bad, tol);
+        }
+        free(ref);
+        net_free(&net);
+    }
+    free(maps);
+    free(cams);
+}
+
+static void test_styles_match_the_python_tools(void) {
+    const cJSON *st;
+    uint8_t *ours = malloc(MAP);
+    int n = 0;
+    cJSON_ArrayForEach(st, cJSON_GetObjectItem(manifest, "styles")) {
+        Style style;
+        const char *name = str(st, "style");
+        CHECK_MSG(name && style_parse(name, &style) == 0, "style %s", name ? name : "?");
+        float *map = npy_load(str(st, "map"), MAP);
+        int w, h, ch;
+        uint8_t *ref = stbi_load(str(st, "png"), &w, &h, &ch, style_channels(style));
+        CHECK_MSG(map && ref && w == S && h == S, "%s: files", str(st, "png"));
+        if (map && ref) {
+            CHECK(saliency_render(style, map, S, S, ours) >= 0);
+            int worst = 0, differ = 0;
+            for (int i = 0; i < PLANE * style_channels(style); i++) {
+                int d = abs((int)ours[i] - (int)ref[i]);
+                worst = d > worst ? d : worst;
+                differ += d != 0;
+            }
+            printf("  %-34s %-5s max %d, %d values differ\n", str(st, "map"), name, worst, differ);
+            CHECK_MSG(worst <= 1, "%s: off by %d", str(st, "png"), worst);
+            n++;
+        }
+        free(map);
+        stbi_image_free(ref);
+    }
+    CHECK(n >= 3);
+    free(ours);
+}
+
+int main(void) {
+    RUN(test_gauss_legendre_nodes);
+    RUN(test_bilinear_upsampling_is_pytorchs);
+    RUN(test_heatmap_colours);
+    RUN(test_manifest_is_present);
+    if (manifest) {
+        RUN(test_methods_match_pytorch);
+        RUN(test_styles_match_the_python_tools);
+    }
+    cJSON_Delete(manifest);
+    for (int i = 0; i < 2; i++) weights_free(&cache[i].w);
+    return test_summary();
+}
