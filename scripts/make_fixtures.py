@@ -511,6 +511,8 @@ def run_case(cases, name, model, weights_label, image_path, image, guide, cls):
 
 
 def main():
+    # Sibling modules import this one by name; let them share this copy.
+    sys.modules.setdefault("make_fixtures", sys.modules[__name__])
     t0 = time.perf_counter()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -553,7 +555,7 @@ def main():
                  IMAGES / name, inputs[name], guide, FULL_CLASS)
     write_json(GOLDEN / "manifest.json", {"inputs": manifest_inputs, "cases": cases})
 
-    for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity"):
+    for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity", "fixtures_methods"):
         module = import_sibling(sibling)
         if module is None:
             print(f"{sibling}.py: not present, skipped")

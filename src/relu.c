@@ -29,13 +29,14 @@ void relu_backward(float *dx, const float *dy, const float *y, size_t n, ReluRul
         Vec g, a;
         memcpy(&g, dy + i, sizeof g);
         memcpy(&a, y + i, sizeof a);
-        Mask keep = a > zero;
+        Mask keep = rule == RELU_DECONV ? g > zero : a > zero;
         if (rule == RELU_GUIDED) keep &= g > zero;
         g = (Vec)((Mask)g & keep);
         memcpy(dx + i, &g, sizeof g);
     }
     for (; i < n; i++) {
-        int keep = y[i] > 0.0f && (rule == RELU_PLAIN || dy[i] > 0.0f);
+        int keep = rule == RELU_DECONV ? dy[i] > 0.0f
+                                       : y[i] > 0.0f && (rule == RELU_PLAIN || dy[i] > 0.0f);
         dx[i] = keep ? dy[i] : 0.0f;
     }
 }

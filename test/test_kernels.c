@@ -81,6 +81,9 @@ static const ConvShape conv_cases[] = {
     {.in_c = 2, .in_h = 10, .in_w = 11, .out_c = 4, .k = 3, .stride = 2, .pad = 0},
     {.in_c = 5, .in_h = 4, .in_w = 5, .out_c = 2, .k = 1, .stride = 1, .pad = 0},
     {.in_c = 2, .in_h = 3, .in_w = 2, .out_c = 3, .k = 5, .stride = 3, .pad = 2}, // kernel > input
+    // Wide enough that col2im cuts each channel into bands of rows (conv.c).
+    {.in_c = 2, .in_h = 13, .in_w = 400, .out_c = 3, .k = 5, .stride = 2, .pad = 2},
+    {.in_c = 1, .in_h = 9, .in_w = 1000, .out_c = 2, .k = 3, .stride = 1, .pad = 1},
 };
 
 static void test_conv_forward_matches_direct_loops(void) {
@@ -148,6 +151,28 @@ static void test_conv_is_bitwise_independent_of_threads(void) {
                   t);
         free(x), free(w), free(b), free(col), free(y1), free(y2), free(d1), free(d2);
     }
+}
+
+/* A batch of 5 (more than CONV_GROUP) on 3 threads: every image gets the
+ * bits it gets alone on one thread. AlexNet's conv3 shape at full size. */
+static void test_conv_batch_gives_each_image_its_own_bits(void) {
+    ConvShape s = {.in_c = 192, .in_h = 13, .in_w = 13, .out_c = 384, .k = 3, .stride = 1, .pad = 1};
+    conv_shape_init(&s);
+    enum { N = 5 };
+    size_t nx = (size_t)s.in_c * s.in_h * s.in_w, ny = (size_t)s.out_c * s.out_h * s.out_w;
+    size_t ncol = conv_col_size(&s);
+    float *x = randn_buf(N * nx), *w = randn_buf((size_t)s.out_c * s.in_c * s.k * s.k);
+    float *b = randn_buf(s.out_c), *col = malloc(ncol * CONV_GROUP * 4);
+    float *y = malloc(N * ny * 4), *dx = malloc(N * nx * 4), *y1 = malloc(ny * 4), *dx1 = malloc(nx * 4);
+    conv2d_forward_batch(y, x, N, w, b, &s, col, 3);
+    conv2d_backward_input_batch(dx, y, N, w, &s, col, 3);
+    for (int i = 0; i < N; i++) {
+        conv2d_forward(y1, x + i * nx, w, b, &s, col, 1);
+        conv2d_backward_input(dx1, y + i * ny, w, &s, col, 1);
+        CHECK_MSG(memcmp(y1, y + i * ny, ny * 4) == 0, "forward, image %d", i);
+        CHECK_MSG(memcmp(dx1, dx + i * nx, nx * 4) == 0, "backward, image %d", i);
+    }
+    free(x), free(w), free(b), free(col), free(y), free(dx), free(y1), free(dx1);
 }
 
 static void test_maxpool_takes_first_maximum_and_routes_gradient_there(void) {
@@ -247,6 +272,8 @@ static void test_relu_rules(void) {
     CHECK(dx[0] == 0 && dx[1] == 0 && dx[2] == 0 && dx[3] == -2 && dx[4] == 4 && dx[5] == 0);
     relu_backward(dx, dy, y, 6, RELU_GUIDED);
     CHECK(dx[0] == 0 && dx[1] == 0 && dx[2] == 0 && dx[3] == 0 && dx[4] == 4 && dx[5] == 0);
+    relu_backward(dx, dy, y, 6, RELU_DECONV); // whatever the activation
+    CHECK(dx[0] == 1 && dx[1] == 1 && dx[2] == 1 && dx[3] == 0 && dx[4] == 4 && dx[5] == 0);
     // In place, as the network may use it.
     memcpy(dx, dy, sizeof dx);
     relu_backward(dx, dx, y, 6, RELU_GUIDED);
@@ -300,6 +327,7 @@ int main(void) {
     RUN(test_conv_backward_matches_adjoint);
     RUN(test_conv_shape_rejects_kernel_larger_than_padded_input);
     RUN(test_conv_is_bitwise_independent_of_threads);
+    RUN(test_conv_batch_gives_each_image_its_own_bits);
     RUN(test_maxpool_takes_first_maximum_and_routes_gradient_there);
     RUN(test_maxpool_matches_naive_on_random_input);
     RUN(test_maxpool_propagates_nan_like_pytorch);

@@ -138,10 +138,49 @@ static double tolerance(Method m, int smooth) {
     return 1e-5;
 }
 
+/* A reference stored as the product of two files (it is exactly that in
+ * float32): an input (CHW) or map (HWC) times a map (HWC) or cam (HW). */
+static float *derived(const cJSON *c) {
+    const cJSON *parts = cJSON_GetObjectItem(c, "product");
+    if (cJSON_GetArraySize(parts) != 2) return NULL;
+    float *out = malloc(sizeof(float) * MAP), *f[2];
+    const char *layout[2];
+    for (int k = 0; k < 2; k++) {
+        const cJSON *p = cJSON_GetArrayItem(parts, k);
+        layout[k] = str(p, "layout");
+        f[k] = npy_load(str(p, "path"), layout[k] && strcmp(layout[k], "HW") == 0 ? PLANE : MAP);
+    }
+    int ok = out && f[0] && f[1] && layout[0] && layout[1];
+    for (int p = 0; ok && p < PLANE; p++)
+        for (int ch = 0; ch < 3; ch++) {
+            float v[2];
+            for (int k = 0; k < 2; k++)
+                v[k] = strcmp(layout[k], "CHW") == 0  ? f[k][ch * PLANE + p]
+                       : strcmp(layout[k], "HW") == 0 ? f[k][p]
+                                                      : f[k][3 * p + ch];
+            out[3 * p + ch] = v[0] * v[1];
+        }
+    free(f[0]);
+    free(f[1]);
+    if (!ok) free(out);
+    return ok ? out : NULL;
+}
+
+static void run_cases(const cJSON *cases);
+
 static void test_methods_match_pytorch(void) {
+    run_cases(cJSON_GetObjectItem(manifest, "cases"));
+}
+
+static void test_derived_methods_match_pytorch(void) {
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "derived")) >= 3);
+    run_cases(cJSON_GetObjectItem(manifest, "derived"));
+}
+
+static void run_cases(const cJSON *cases) {
     const cJSON *c;
     float *maps = malloc(sizeof(float) * MAP * 2), *cams = malloc(sizeof(float) * PLANE * 2);
-    cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases")) {
+    cJSON_ArrayForEach(c, cases) {
         const char *name = str(c, "case"), *method = str(c, "method");
         MethodSpec spec = {.layer = -1, .guide = GUIDE_FEATURES};
         CHECK_MSG(name && method && method_parse(method, &spec.method) == 0, "case %s",
@@ -162,15 +201,15 @@ static void test_methods_match_pytorch(void) {
         Net net;
         Error e;
         CHECK_MSG(net_init(&net, w, S, S, 2, 2, &e) == 0, "%s", e.msg);
-        const char *layer = str(c, "layer");
-        int is_cam = method_is_cam(spec.method) || spec.method == METHOD_GUIDED_GRADCAM;
+        const char *layer = str(c, "layer"), *cam_layer = str(c, "cam_layer");
         if (layer) {
-            int l = net_find_layer(&net, layer);
-            CHECK_MSG(l >= 0, "%s: no layer %s", name, layer);
-            if (is_cam) spec.cam_layer = l;
-            else spec.layer = l, spec.channel = num(c, "channel", 0);
-        } else if (is_cam) {
-            spec.cam_layer = net_find_layer(&net, "features.11");
+            spec.layer = net_find_layer(&net, layer);
+            spec.channel = num(c, "channel", 0);
+            CHECK_MSG(spec.layer >= 0, "%s: no layer %s", name, layer);
+        }
+        if (cam_layer) {
+            spec.cam_layer = net_find_layer(&net, cam_layer);
+            CHECK_MSG(spec.cam_layer >= 0, "%s: no layer %s", name, cam_layer);
         }
         Image img = {0};
         int ok = image_load(str(c, "image"), IMAGE_MAX_PIXELS, &img, &e) == 0 &&
@@ -179,7 +218,7 @@ static void test_methods_match_pytorch(void) {
         CHECK_MSG(ok, "%s: %s", name, e.msg);
         int target = num(c, "target", -1);
         size_t count = method_is_cam(spec.method) ? PLANE : MAP;
-        float *ref = npy_load(str(c, "map"), count);
+        float *ref = str(c, "map") ? npy_load(str(c, "map"), count) : derived(c);
         CHECK_MSG(ref != NULL, "%s: reference map missing", name);
         if (ok && ref) {
             net_forward(&net, 1);
@@ -244,6 +283,7 @@ int main(void) {
     RUN(test_manifest_is_present);
     if (manifest) {
         RUN(test_methods_match_pytorch);
+        RUN(test_derived_methods_match_pytorch);
         RUN(test_styles_match_the_python_tools);
     }
     cJSON_Delete(manifest);
