@@ -42,11 +42,6 @@ int check_class(const Weights *w, const float *input, const float *map, int vs,
     return rc;
 }
 
-/* Layer l (0-7, weights_randomize_layer's numbering) by its module name. */
-static const char *layer_name(int l) {
-    return l < ALEXNET_CONVS ? alexnet_conv_names[l] : alexnet_fc_names[l - ALEXNET_CONVS];
-}
-
 int check_randomize(const Weights *w, const float *input, const float *map, int target,
                     const MethodSpec *spec, uint64_t seed, int threads, CheckResult *r,
                     float *maps, Error *e) {
@@ -61,10 +56,12 @@ int check_randomize(const Weights *w, const float *input, const float *map, int 
     weights_view(w, &view);
     int rc = 0;
     // Cascading: the re-drawn layers accumulate, from the top down.
-    for (int step = 0; rc == 0 && step < ALEXNET_LAYERS; step++) {
-        int l = ALEXNET_LAYERS - 1 - step;
+    int layers = weights_layers(w);
+    r->steps = layers;
+    for (int step = 0; rc == 0 && step < layers; step++) {
+        int l = layers - 1 - step;
         CheckStep *s = &r->cascading[step];
-        snprintf(s->layer, sizeof s->layer, "%s", layer_name(l));
+        weights_layer_name(w, l, s->layer, sizeof s->layer);
         rc = weights_randomize_layer(&view, l, seed, e);
         if (rc == 0) {
             net_bind(&net, &view);
@@ -76,10 +73,10 @@ int check_randomize(const Weights *w, const float *input, const float *map, int 
         }
     }
     // Independent: one re-drawn layer at a time, the others as trained.
-    for (int step = 0; rc == 0 && step < ALEXNET_LAYERS; step++) {
-        int l = ALEXNET_LAYERS - 1 - step;
+    for (int step = 0; rc == 0 && step < layers; step++) {
+        int l = layers - 1 - step;
         CheckStep *s = &r->independent[step];
-        snprintf(s->layer, sizeof s->layer, "%s", layer_name(l));
+        weights_layer_name(w, l, s->layer, sizeof s->layer);
         weights_free(&view);
         weights_view(w, &view);
         rc = weights_randomize_layer(&view, l, seed, e);

@@ -34,8 +34,9 @@ typedef struct {
 typedef struct {
     int vs;                                 // check_class: the other class
     Similarity class_sim;                   // check_class
-    CheckStep cascading[ALEXNET_LAYERS];    // check_randomize, top layer first
-    CheckStep independent[ALEXNET_LAYERS];
+    int steps;                              // check_randomize: the model's layers
+    CheckStep cascading[ARCH_MAX_LAYERS];   // check_randomize, top layer first
+    CheckStep independent[ARCH_MAX_LAYERS];
 } CheckResult;
 
 int check_class(const Weights *w, const float *input, const float *map, int vs,

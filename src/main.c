@@ -208,7 +208,7 @@ static cJSON *check_json(Check check, const CheckResult *c) {
     cJSON *o = cJSON_CreateObject();
     cJSON *cascading = cJSON_AddArrayToObject(o, "cascading");
     cJSON *independent = cJSON_AddArrayToObject(o, "independent");
-    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+    for (int l = 0; l < c->steps; l++) {
         cJSON_AddItemToArray(cascading,
                              similarity_json(&c->cascading[l].sim, c->cascading[l].layer));
         cJSON_AddItemToArray(independent,
@@ -235,7 +235,7 @@ static void print_check(const Run *r, const Input *in, const Result *res) {
             "independent (this layer only)");
     fprintf(stderr, "  %-14s %9s %9s %9s  %9s %9s %9s\n", "layer", "sp_abs", "spearman", "ssim",
             "sp_abs", "spearman", "ssim");
-    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+    for (int l = 0; l < c->steps; l++) {
         const Similarity *x = &c->cascading[l].sim, *y = &c->independent[l].sim;
         fprintf(stderr, "  %-14s %9.4f %9.4f %9.4f  %9.4f %9.4f %9.4f\n", c->cascading[l].layer,
                 x->spearman_abs, x->spearman, x->ssim, y->spearman_abs, y->spearman, y->ssim);
@@ -419,7 +419,7 @@ static int run_check(Run *r, int slot, const float *input, Result *res) {
     const int size = PREPROCESS_SIZE;
     size_t map = (size_t)size * size * 3;
     const float *base = r->maps + (size_t)slot * map;
-    int tiles = o->check == CHECK_CLASS ? 2 : 1 + ALEXNET_LAYERS;
+    int tiles = o->check == CHECK_CLASS ? 2 : 1 + weights_layers(&r->weights);
     float *maps = NULL;
     uint8_t *strip = NULL;
     int rc = -1;

@@ -9,7 +9,6 @@
 #include "pool.h"
 #include "relu.h"
 
-enum { POOL_K = 3, POOL_STRIDE = 2, AVG_OUT = 6 };
 
 static size_t layer_out_size(const Layer *l) { return (size_t)l->out_c * l->out_h * l->out_w; }
 
@@ -26,54 +25,54 @@ static Layer *push(Net *net, LayerKind kind, const char *name, int c, int h, int
 }
 
 static int build(Net *net, const Weights *wt, int height, int width, Error *e) {
+    const Arch *a = &wt->arch;
     int c = 3, h = height, w = width;
-    // features: conv-relu-pool, conv-relu-pool, (conv-relu) x3, pool.
-    static const int module_of_conv[ALEXNET_CONVS] = {0, 3, 6, 8, 10};
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        Layer *l = push(net, LAYER_CONV, alexnet_conv_names[i], c, h, w);
+    char name[24];
+    for (int i = 0; i < a->n_convs; i++) {
+        snprintf(name, sizeof name, "features.%d", a->conv_module[i]);
+        Layer *l = push(net, LAYER_CONV, name, c, h, w);
         l->conv = (ConvShape){.in_c = c, .in_h = h, .in_w = w, .out_c = wt->conv_c[i],
-                              .k = alexnet_conv_k[i], .stride = alexnet_conv_stride[i],
-                              .pad = alexnet_conv_pad[i]};
+                              .k = a->conv_k[i], .stride = a->conv_stride[i],
+                              .pad = a->conv_pad[i]};
         if (conv_shape_init(&l->conv) != 0)
-            return error_set(e, "%s: a %dx%d input is too small for AlexNet", l->name, height,
-                             width);
+            return error_set(e, "%s: a %dx%d input is too small for %s", l->name, height, width,
+                             a->name);
         l->w = wt->conv_w[i];
         l->b = wt->conv_b[i];
         c = l->out_c = wt->conv_c[i];
         h = l->out_h = l->conv.out_h;
         w = l->out_w = l->conv.out_w;
 
-        char name[24];
-        snprintf(name, sizeof name, "features.%d", module_of_conv[i] + 1);
+        snprintf(name, sizeof name, "features.%d", a->conv_module[i] + a->relu_offset);
         push(net, LAYER_RELU, name, c, h, w)->in_features = 1;
 
-        if (i == 0 || i == 1 || i == 4) {
-            snprintf(name, sizeof name, "features.%d", module_of_conv[i] + 2);
-            if (h < POOL_K || w < POOL_K)
-                return error_set(e, "%s: a %dx%d input is too small for AlexNet", name, height,
-                                 width);
+        if (a->pool_after[i]) {
+            snprintf(name, sizeof name, "features.%d", a->conv_module[i] + a->relu_offset + 1);
+            if (h < a->pool_k || w < a->pool_k)
+                return error_set(e, "%s: a %dx%d input is too small for %s", name, height, width,
+                                 a->name);
             l = push(net, LAYER_MAXPOOL, name, c, h, w);
-            l->k = POOL_K;
-            l->stride = POOL_STRIDE;
-            h = l->out_h = (h - POOL_K) / POOL_STRIDE + 1;
-            w = l->out_w = (w - POOL_K) / POOL_STRIDE + 1;
+            l->k = a->pool_k;
+            l->stride = a->pool_stride;
+            h = l->out_h = (h - a->pool_k) / a->pool_stride + 1;
+            w = l->out_w = (w - a->pool_k) / a->pool_stride + 1;
         }
     }
     Layer *l = push(net, LAYER_AVGPOOL, "avgpool", c, h, w);
-    h = l->out_h = AVG_OUT;
-    w = l->out_w = AVG_OUT;
+    h = l->out_h = a->pooled;
+    w = l->out_w = a->pooled;
 
-    // classifier: (dropout) linear-relu, (dropout) linear-relu, linear.
+    // classifier: linear-relu, linear-relu, linear (Dropout is the identity).
     int in = c * h * w;
-    for (int i = 0; i < ALEXNET_FCS; i++) {
-        l = push(net, LAYER_LINEAR, alexnet_fc_names[i], in, 1, 1);
+    for (int i = 0; i < ARCH_FCS; i++) {
+        snprintf(name, sizeof name, "classifier.%d", a->fc_module[i]);
+        l = push(net, LAYER_LINEAR, name, in, 1, 1);
         l->out_c = wt->fc_out[i];
         l->w = wt->fc_w[i];
         l->b = wt->fc_b[i];
         in = l->out_c;
-        if (i + 1 < ALEXNET_FCS) {
-            char name[24];
-            snprintf(name, sizeof name, "classifier.%d", i == 0 ? 2 : 5);
+        if (i + 1 < ARCH_FCS) {
+            snprintf(name, sizeof name, "classifier.%d", a->fc_relu_module[i]);
             push(net, LAYER_RELU, name, in, 1, 1);
         }
     }

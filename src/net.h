@@ -1,4 +1,4 @@
-/* net.h: AlexNet as a table of layers, its forward pass, and the backward
+/* net.h: AlexNet or a VGG as a table of layers, its forward pass, and the backward
  * pass to the input image with a chosen rule at each ReLU.
  *
  * The table follows torchvision's module names (features.0 ... classifier.6;
@@ -48,7 +48,9 @@ typedef struct {
     const float *w, *b;       // borrowed from Weights
 } Layer;
 
-enum { NET_MAX_LAYERS = 24 };
+/* A VGG-19: 16 convolutions, 16 ReLUs, 5 pools, the average pool, 3
+ * linear layers and 2 ReLUs. */
+enum { NET_MAX_LAYERS = 48 };
 
 typedef struct {
     Layer layers[NET_MAX_LAYERS];

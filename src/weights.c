@@ -10,21 +10,18 @@
 #include "parallel.h"
 #include "rng.h"
 
-const int alexnet_conv_k[ALEXNET_CONVS] = {11, 5, 3, 3, 3};
-const int alexnet_conv_stride[ALEXNET_CONVS] = {4, 1, 1, 1, 1};
-const int alexnet_conv_pad[ALEXNET_CONVS] = {2, 2, 1, 1, 1};
-const char *const alexnet_conv_names[ALEXNET_CONVS] = {"features.0", "features.3", "features.6",
-                                                        "features.8", "features.10"};
-const char *const alexnet_fc_names[ALEXNET_FCS] = {"classifier.1", "classifier.4",
-                                                    "classifier.6"};
-
-/* torchvision's widths, used by random:SEED. */
-static const int full_conv_c[ALEXNET_CONVS] = {64, 192, 384, 256, 256};
-static const int full_fc_out[ALEXNET_FCS] = {4096, 4096, 1000};
-/* AdaptiveAvgPool2d((6, 6)) makes the first classifier input C5 * 36 wide. */
-enum { POOLED = 6 * 6 };
+/* torchvision's AlexNet widths, used by random:SEED. */
+static const int full_conv_c[5] = {64, 192, 384, 256, 256};
+static const int full_fc_out[ARCH_FCS] = {4096, 4096, 1000};
 /* No real layer is this wide; the bound keeps every size product in range. */
 enum { MAX_WIDTH = 1 << 20 };
+
+int weights_layers(const Weights *w) { return w->arch.n_convs + ARCH_FCS; }
+
+void weights_layer_name(const Weights *w, int l, char *name, int len) {
+    if (l < w->arch.n_convs) snprintf(name, (size_t)len, "features.%d", w->arch.conv_module[l]);
+    else snprintf(name, (size_t)len, "classifier.%d", w->arch.fc_module[l - w->arch.n_convs]);
+}
 
 static void format_shape(char *buf, size_t len, const StTensor *t) {
     size_t used = (size_t)snprintf(buf, len, "[");
@@ -41,7 +38,7 @@ static const float *expect(const SafeTensors *st, const char *path, const char *
     snprintf(name, sizeof name, "%s.%s", prefix, suffix);
     const StTensor *t = safetensors_get(st, name);
     if (!t) {
-        error_set(e, "%s: missing tensor '%s' (is this a torchvision AlexNet state_dict?)", path,
+        error_set(e, "%s: missing tensor '%s' (is this a torchvision model's state_dict?)", path,
                   name);
         return NULL;
     }
@@ -69,42 +66,49 @@ static const float *expect(const SafeTensors *st, const char *path, const char *
 
 static int bind_file(Weights *w, const char *path, Error *e) {
     const SafeTensors *st = &w->file;
+    const char *arch = safetensors_metadata(st, "arch");
+    if (arch_lookup(arch ? arch : "alexnet", &w->arch) != 0)
+        return error_set(e, "%s: unknown architecture '%s' in the metadata (known: %s)", path,
+                         arch, arch_names());
+    const Arch *a = &w->arch;
     int64_t in_c = 3;
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        int k = alexnet_conv_k[i];
+    char prefix[32];
+    for (int i = 0; i < a->n_convs; i++) {
+        int k = a->conv_k[i];
+        snprintf(prefix, sizeof prefix, "features.%d", a->conv_module[i]);
         int64_t ws[4] = {-1, in_c, k, k};
-        if (!(w->conv_w[i] = expect(st, path, alexnet_conv_names[i], "weight", 4, ws, e)))
-            return -1;
+        if (!(w->conv_w[i] = expect(st, path, prefix, "weight", 4, ws, e))) return -1;
         int64_t bs[1] = {ws[0]};
-        if (!(w->conv_b[i] = expect(st, path, alexnet_conv_names[i], "bias", 1, bs, e)))
-            return -1;
+        if (!(w->conv_b[i] = expect(st, path, prefix, "bias", 1, bs, e))) return -1;
         w->conv_c[i] = (int)ws[0];
         in_c = ws[0];
     }
-    int64_t in = in_c * POOLED;
-    for (int i = 0; i < ALEXNET_FCS; i++) {
+    int64_t in = in_c * a->pooled * a->pooled;
+    for (int i = 0; i < ARCH_FCS; i++) {
+        snprintf(prefix, sizeof prefix, "classifier.%d", a->fc_module[i]);
         int64_t ws[2] = {-1, in};
-        if (!(w->fc_w[i] = expect(st, path, alexnet_fc_names[i], "weight", 2, ws, e))) return -1;
+        if (!(w->fc_w[i] = expect(st, path, prefix, "weight", 2, ws, e))) return -1;
         int64_t bs[1] = {ws[0]};
-        if (!(w->fc_b[i] = expect(st, path, alexnet_fc_names[i], "bias", 1, bs, e))) return -1;
+        if (!(w->fc_b[i] = expect(st, path, prefix, "bias", 1, bs, e))) return -1;
         w->fc_out[i] = (int)ws[0];
         in = ws[0];
     }
     // Everything bound above is 2 tensors per layer; anything else is a
     // different model, and guessing which would be wrong.
-    for (int i = 0; i < st->n_tensors; i++) {
-        const char *name = st->tensors[i].name;
-        int known = 0;
-        for (int l = 0; l < ALEXNET_CONVS + ALEXNET_FCS && !known; l++) {
-            const char *p = l < ALEXNET_CONVS ? alexnet_conv_names[l]
-                                              : alexnet_fc_names[l - ALEXNET_CONVS];
-            size_t n = strlen(p);
-            known = strncmp(name, p, n) == 0 &&
-                    (strcmp(name + n, ".weight") == 0 || strcmp(name + n, ".bias") == 0);
+    if (st->n_tensors != 2 * weights_layers(w)) {
+        for (int i = 0; i < st->n_tensors; i++) {
+            const char *name = st->tensors[i].name;
+            int known = 0;
+            for (int l = 0; l < weights_layers(w) && !known; l++) {
+                weights_layer_name(w, l, prefix, sizeof prefix);
+                size_t n = strlen(prefix);
+                known = strncmp(name, prefix, n) == 0 &&
+                        (strcmp(name + n, ".weight") == 0 || strcmp(name + n, ".bias") == 0);
+            }
+            if (!known)
+                return error_set(e, "%s: unexpected tensor '%s' (not part of torchvision's %s)",
+                                 path, name, a->name);
         }
-        if (!known)
-            return error_set(e, "%s: unexpected tensor '%s' (not part of torchvision's AlexNet)",
-                             path, name);
     }
     return 0;
 }
@@ -116,20 +120,21 @@ static void fill_uniform(float *dst, size_t n, uint64_t seed, uint64_t first, do
     }
 }
 
-/* Layer `layer` (0-4 the convolutions, 5-7 the linear layers) of w's
- * widths: its weight and bias counts and its fan-in. */
+/* Layer `layer` (the convolutions, then the linear layers) of w's widths:
+ * its weight and bias counts and its fan-in. */
 static void layer_shape(const Weights *w, int layer, size_t *weights, size_t *biases,
                         size_t *fan_in) {
+    const Arch *a = &w->arch;
     size_t in = 3;
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        size_t k = (size_t)alexnet_conv_k[i], out = (size_t)w->conv_c[i];
+    for (int i = 0; i < a->n_convs; i++) {
+        size_t k = (size_t)a->conv_k[i], out = (size_t)w->conv_c[i];
         if (i == layer) *fan_in = in * k * k, *biases = out, *weights = out * *fan_in;
         in = out;
     }
-    in *= POOLED;
-    for (int i = 0; i < ALEXNET_FCS; i++) {
+    in *= (size_t)(a->pooled * a->pooled);
+    for (int i = 0; i < ARCH_FCS; i++) {
         size_t out = (size_t)w->fc_out[i];
-        if (ALEXNET_CONVS + i == layer) *fan_in = in, *biases = out, *weights = out * in;
+        if (a->n_convs + i == layer) *fan_in = in, *biases = out, *weights = out * in;
         in = out;
     }
 }
@@ -151,23 +156,25 @@ static void draw_layer(const Weights *w, int layer, uint64_t seed, float *wdst, 
 }
 
 static void point_layer(Weights *w, int layer, float *wt, float *bias) {
-    if (layer < ALEXNET_CONVS) w->conv_w[layer] = wt, w->conv_b[layer] = bias;
-    else w->fc_w[layer - ALEXNET_CONVS] = wt, w->fc_b[layer - ALEXNET_CONVS] = bias;
+    int convs = w->arch.n_convs;
+    if (layer < convs) w->conv_w[layer] = wt, w->conv_b[layer] = bias;
+    else w->fc_w[layer - convs] = wt, w->fc_b[layer - convs] = bias;
 }
 
 int weights_random(Weights *w, uint64_t seed, Error *e) {
     memset(w, 0, sizeof *w);
-    memcpy(w->conv_c, full_conv_c, sizeof w->conv_c);
+    arch_lookup("alexnet", &w->arch);
+    memcpy(w->conv_c, full_conv_c, sizeof full_conv_c);
     memcpy(w->fc_out, full_fc_out, sizeof w->fc_out);
-    size_t total = 0, sizes[ALEXNET_LAYERS][2], fan_in;
-    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+    size_t total = 0, sizes[ARCH_MAX_LAYERS][2], fan_in;
+    for (int l = 0; l < weights_layers(w); l++) {
         layer_shape(w, l, &sizes[l][0], &sizes[l][1], &fan_in);
         total += sizes[l][0] + sizes[l][1];
     }
     if (!(w->owned = malloc(total * sizeof(float))))
         return error_set(e, "random:%" PRIu64 ": out of memory for %zu parameters", seed, total);
     float *p = w->owned;
-    for (int l = 0; l < ALEXNET_LAYERS; l++) {
+    for (int l = 0; l < weights_layers(w); l++) {
         point_layer(w, l, p, p + sizes[l][0]);
         draw_layer(w, l, seed, p, p + sizes[l][0]);
         p += sizes[l][0] + sizes[l][1];
@@ -260,6 +267,6 @@ void weights_free(Weights *w) {
     if (!w) return;
     safetensors_close(&w->file);
     free(w->owned);
-    for (int l = 0; l < ALEXNET_LAYERS; l++) free(w->redrawn[l]);
+    for (int l = 0; l < ARCH_MAX_LAYERS; l++) free(w->redrawn[l]);
     memset(w, 0, sizeof *w);
 }

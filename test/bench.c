@@ -94,18 +94,18 @@ static double sgemm_gflops(int n, int threads) {
 
 /* ------------------------------------------------- memory read bandwidth */
 
-enum { STREAM_CHUNK = 1 << 18 };
+enum { STREAM_CHUNK = 1 << 18, MAX_LINEAR = 8 };
 
 typedef struct {
-    const float *p[ALEXNET_FCS];
-    size_t n[ALEXNET_FCS], chunks[ALEXNET_FCS];
+    const float *p[MAX_LINEAR];
+    size_t n[MAX_LINEAR], chunks[MAX_LINEAR];
     float sums[4096];
 } Stream;
 
 static void stream_task(void *ctx, int task) {
     Stream *s = ctx;
     int t = task, l = 0;
-    while (l < ALEXNET_FCS && (size_t)t >= s->chunks[l]) t -= (int)s->chunks[l++];
+    while (l < MAX_LINEAR && (size_t)t >= s->chunks[l]) t -= (int)s->chunks[l++];
     size_t begin = (size_t)t * STREAM_CHUNK, end = begin + STREAM_CHUNK;
     if (end > s->n[l]) end = s->n[l];
     float acc[16] = {0};
@@ -122,7 +122,7 @@ static double fc_read_gbs(const Net *net, int threads, double *fc_bytes) {
     *fc_bytes = 0;
     for (int i = 0; i < net->n_layers; i++) {
         const Layer *l = &net->layers[i];
-        if (l->kind != LAYER_LINEAR) continue;
+        if (l->kind != LAYER_LINEAR || f == MAX_LINEAR) continue;
         s.p[f] = l->w;
         s.n[f] = (size_t)l->in_c * l->out_c;
         s.chunks[f] = (s.n[f] + STREAM_CHUNK - 1) / STREAM_CHUNK;
@@ -142,8 +142,10 @@ static double fc_read_gbs(const Net *net, int threads, double *fc_bytes) {
 /* ------------------------------------- the network, one layer at a time */
 
 /* net_forward and net_backward's loops, one layer per call, so that each
- * layer can be timed; main() checks that the results are the same bits. */
-static void layer_forward(Net *net, int i, int n) {
+ * layer can be timed; main() checks that the results are the same bits.
+ * Convolutions take the whole batch at once (conv2d_*_batch), with their
+ * own scratch `col` for CONV_GROUP images. */
+static void layer_forward(Net *net, int i, int n, float *col) {
     const Layer *l = &net->layers[i];
     size_t in = net->size[i], out = net->size[i + 1];
     if (l->kind == LAYER_LINEAR) {
@@ -151,11 +153,15 @@ static void layer_forward(Net *net, int i, int n) {
                        net->threads);
         return;
     }
+    if (l->kind == LAYER_CONV) {
+        conv2d_forward_batch(net->act[i + 1], net->act[i], n, l->w, l->b, &l->conv, col,
+                             net->threads);
+        return;
+    }
     for (int b = 0; b < n; b++) {
         const float *x = net->act[i] + b * in;
         float *y = net->act[i + 1] + b * out;
         switch (l->kind) {
-        case LAYER_CONV: conv2d_forward(y, x, l->w, l->b, &l->conv, net->col, net->threads); break;
         case LAYER_RELU: relu_forward(y, x, out); break;
         case LAYER_MAXPOOL:
             maxpool_forward(y, net->argmax[i] + b * out, x, l->in_c, l->in_h, l->in_w, l->k,
@@ -164,12 +170,13 @@ static void layer_forward(Net *net, int i, int n) {
         case LAYER_AVGPOOL:
             avgpool_adaptive_forward(y, x, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
             break;
+        case LAYER_CONV:
         case LAYER_LINEAR: break;
         }
     }
 }
 
-static void layer_backward(Net *net, int i, int n) {
+static void layer_backward(Net *net, int i, int n, float *col) {
     const Layer *l = &net->layers[i];
     size_t in = net->size[i], out = net->size[i + 1];
     if (l->kind == LAYER_LINEAR) {
@@ -177,11 +184,15 @@ static void layer_backward(Net *net, int i, int n) {
                               net->threads);
         return;
     }
+    if (l->kind == LAYER_CONV) {
+        conv2d_backward_input_batch(net->grad[i], net->grad[i + 1], n, l->w, &l->conv, col,
+                                    net->threads);
+        return;
+    }
     for (int b = 0; b < n; b++) {
         float *dx = net->grad[i] + b * in;
         const float *dy = net->grad[i + 1] + b * out;
         switch (l->kind) {
-        case LAYER_CONV: conv2d_backward_input(dx, dy, l->w, &l->conv, net->col, net->threads); break;
         case LAYER_RELU:
             relu_backward(dx, dy, net->act[i + 1] + b * out, out,
                           l->in_features ? RELU_GUIDED : RELU_PLAIN);
@@ -193,6 +204,7 @@ static void layer_backward(Net *net, int i, int n) {
         case LAYER_AVGPOOL:
             avgpool_adaptive_backward(dx, dy, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
             break;
+        case LAYER_CONV:
         case LAYER_LINEAR: break;
         }
     }
@@ -266,17 +278,22 @@ static int layer_table(const Bench *bb, int n) {
     fill_batch(&net, bb, n);
     fill_batch(&ref, bb, n);
     int L = net.n_layers;
+    size_t col_size = 0;
+    for (int i = 0; i < L; i++)
+        if (net.layers[i].kind == LAYER_CONV && conv_col_size(&net.layers[i].conv) > col_size)
+            col_size = conv_col_size(&net.layers[i].conv);
+    float *col = malloc(sizeof(float) * col_size * CONV_GROUP);
     double tf[NET_MAX_LAYERS][REPS], tb[NET_MAX_LAYERS][REPS];
     for (int r = -1; r < REPS; r++) {
         for (int i = 0; i < L; i++) {
             double t0 = now_ms();
-            layer_forward(&net, i, n);
+            layer_forward(&net, i, n, col);
             if (r >= 0) tf[i][r] = now_ms() - t0;
         }
         seed_backward(&net, n, bb->targets);
         for (int i = L - 1; i >= 0; i--) {
             double t0 = now_ms();
-            layer_backward(&net, i, n);
+            layer_backward(&net, i, n, col);
             if (r >= 0) tb[i][r] = now_ms() - t0;
         }
     }
@@ -303,6 +320,7 @@ static int layer_table(const Bench *bb, int n) {
     }
     printf("  %-14s %-13s %8s %8.3f %8.3f\n", "total", "", "", sf, sb);
     if (!same) printf("  NOTE: this replay differs from net_forward/net_backward (net.c changed?)\n");
+    free(col);
     net_free(&net);
     net_free(&ref);
     return same ? 0 : -1;
@@ -432,13 +450,12 @@ int main(int argc, char **argv) {
         pre[0] = post[0] = 0;
     }
     double pre_ms = have_image ? median(pre, REPS) : 0, post_ms = have_image ? median(post, REPS) : 0;
-    for (int b = 0; b < MAX_BATCH; b++) bb.targets[b] = (281 + 37 * b) % w.fc_out[ALEXNET_FCS - 1];
-
     Net probe;
     if (net_init(&probe, &w, PREPROCESS_SIZE, PREPROCESS_SIZE, 1, bb.threads, &e) != 0) {
         fprintf(stderr, "bench: %s\n", e.msg);
         return 1;
     }
+    for (int b = 0; b < MAX_BATCH; b++) bb.targets[b] = (281 + 37 * b) % net_classes(&probe);
     double fc_bytes, gbs = fc_read_gbs(&probe, bb.threads, &fc_bytes), gflop = 0;
     for (int i = 0; i < probe.n_layers; i++) gflop += 2 * layer_gflop(&probe.layers[i]);
     net_free(&probe);

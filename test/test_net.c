@@ -30,20 +30,22 @@ typedef struct {
 } SmallModel;
 
 static void small_model_init(SmallModel *m) {
-    static const int conv_c[ALEXNET_CONVS] = {4, 6, 8, 6, 5}, fc_out[ALEXNET_FCS] = {7, 9, 10};
+    static const int conv_c[5] = {4, 6, 8, 6, 5}, fc_out[ARCH_FCS] = {7, 9, 10};
+    memset(m, 0, sizeof *m);
+    arch_lookup("alexnet", &m->w.arch);
+    const int *k = m->w.arch.conv_k;
     size_t total = 0;
     int in_c = 3;
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        total += (size_t)conv_c[i] * (in_c * alexnet_conv_k[i] * alexnet_conv_k[i] + 1);
+    for (int i = 0; i < 5; i++) {
+        total += (size_t)conv_c[i] * (in_c * k[i] * k[i] + 1);
         in_c = conv_c[i];
     }
     int in = in_c * 36;
-    for (int i = 0; i < ALEXNET_FCS; i++) total += (size_t)fc_out[i] * (in + 1), in = fc_out[i];
-    memset(m, 0, sizeof *m);
+    for (int i = 0; i < ARCH_FCS; i++) total += (size_t)fc_out[i] * (in + 1), in = fc_out[i];
     float *p = m->storage = malloc(total * sizeof(float));
     in_c = 3;
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        int fan_in = in_c * alexnet_conv_k[i] * alexnet_conv_k[i];
+    for (int i = 0; i < 5; i++) {
+        int fan_in = in_c * k[i] * k[i];
         float scale = sqrtf(6.0f / fan_in);
         m->w.conv_c[i] = conv_c[i];
         m->w.conv_w[i] = p;
@@ -53,7 +55,7 @@ static void small_model_init(SmallModel *m) {
         in_c = conv_c[i];
     }
     in = in_c * 36;
-    for (int i = 0; i < ALEXNET_FCS; i++) {
+    for (int i = 0; i < ARCH_FCS; i++) {
         float scale = sqrtf(6.0f / in);
         m->w.fc_out[i] = fc_out[i];
         m->w.fc_w[i] = p;

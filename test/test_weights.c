@@ -30,24 +30,21 @@ static char *slurp(const char *path) {
 
 /* The tensor a name refers to in a Weights, with its element count. */
 static const float *tensor(const Weights *w, const char *name, size_t *count) {
-    int in = 3;
-    for (int i = 0; i < ALEXNET_CONVS; i++) {
-        size_t k = (size_t)alexnet_conv_k[i], oc = (size_t)w->conv_c[i];
-        char n[64];
-        snprintf(n, sizeof n, "%s.weight", alexnet_conv_names[i]);
-        if (strcmp(n, name) == 0) return *count = oc * in * k * k, w->conv_w[i];
-        snprintf(n, sizeof n, "%s.bias", alexnet_conv_names[i]);
-        if (strcmp(n, name) == 0) return *count = oc, w->conv_b[i];
-        in = w->conv_c[i];
-    }
-    in *= 36;
-    for (int i = 0; i < ALEXNET_FCS; i++) {
-        char n[64];
-        snprintf(n, sizeof n, "%s.weight", alexnet_fc_names[i]);
-        if (strcmp(n, name) == 0) return *count = (size_t)w->fc_out[i] * in, w->fc_w[i];
-        snprintf(n, sizeof n, "%s.bias", alexnet_fc_names[i]);
-        if (strcmp(n, name) == 0) return *count = (size_t)w->fc_out[i], w->fc_b[i];
-        in = w->fc_out[i];
+    size_t in = 3;
+    for (int l = 0; l < weights_layers(w); l++) {
+        char layer[32], n[48];
+        weights_layer_name(w, l, layer, sizeof layer);
+        int conv = l < w->arch.n_convs;
+        size_t out = conv ? (size_t)w->conv_c[l] : (size_t)w->fc_out[l - w->arch.n_convs];
+        size_t k = conv ? (size_t)w->arch.conv_k[l] : 1;
+        if (!conv && l == w->arch.n_convs) in *= (size_t)(w->arch.pooled * w->arch.pooled);
+        snprintf(n, sizeof n, "%s.weight", layer);
+        if (strcmp(n, name) == 0)
+            return *count = out * in * k * k, conv ? w->conv_w[l] : w->fc_w[l - w->arch.n_convs];
+        snprintf(n, sizeof n, "%s.bias", layer);
+        if (strcmp(n, name) == 0)
+            return *count = out, conv ? w->conv_b[l] : w->fc_b[l - w->arch.n_convs];
+        in = out;
     }
     return NULL;
 }
@@ -201,7 +198,7 @@ static void test_files_that_are_not_alexnet_are_refused(void) {
     Error e = {0};
     CHECK_MSG(load_edited(&(Edit){0}, &e) == 0, "an unchanged copy fails: %s", e.msg);
     check_refused(&(Edit){.drop = "classifier.6.bias"}, "missing tensor 'classifier.6.bias'",
-                  "AlexNet");
+                  "torchvision");
     check_refused(&(Edit){.reshape = "features.3.weight", .shape = {16, 8, 25, 1}, .ndim = 4},
                   "'features.3.weight' has shape [16,8,25,1]", "expected [N,8,5,5]");
     check_refused(&(Edit){.reshape = "classifier.1.weight", .shape = {576, 32}, .ndim = 2},
@@ -209,7 +206,7 @@ static void test_files_that_are_not_alexnet_are_refused(void) {
     check_refused(&(Edit){.reshape = "features.0.bias", .shape = {2, 4}, .ndim = 2},
                   "'features.0.bias' has shape [2,4]", "expected [8]");
     check_refused(&(Edit){.extra = "features.1.weight"}, "unexpected tensor 'features.1.weight'",
-                  "AlexNet");
+                  "alexnet");
     check_refused(&(Edit){.poison = "classifier.4.weight", .value = NAN},
                   "'classifier.4.weight' holds NaN", "finite");
     check_refused(&(Edit){.poison = "features.0.bias", .value = -INFINITY},
@@ -223,24 +220,22 @@ static void test_redrawn_layers_continue_the_stream(void) {
     Weights file, w;
     Error e;
     CHECK_MSG(weights_load(&file, TINY, &e) == 0 && weights_load(&w, TINY, &e) == 0, "%s", e.msg);
-    for (int l = ALEXNET_LAYERS - 1; l >= 0; l--) {
+    CHECK(weights_layers(&w) == 8);
+    for (int l = weights_layers(&w) - 1; l >= 0; l--) {
+        char layer[32], name[48];
+        weights_layer_name(&w, l, layer, sizeof layer);
+        snprintf(name, sizeof name, "%s.weight", layer);
+        size_t count = 0;
+        const float *before = tensor(&file, name, &count);
         CHECK_MSG(weights_randomize_layer(&w, l, 8, &e) == 0, "%s", e.msg);
         CHECK(weights_randomize_layer(&w, l, 8, &e) == 0); // twice: the first copy is freed
-        const float *before = l < ALEXNET_CONVS ? file.conv_w[l] : file.fc_w[l - ALEXNET_CONVS];
-        const float *after = l < ALEXNET_CONVS ? w.conv_w[l] : w.fc_w[l - ALEXNET_CONVS];
-        CHECK_MSG(before[0] != after[0], "layer %d unchanged by seed 8", l);
+        CHECK_MSG(before[0] != tensor(&w, name, &count)[0], "%s unchanged by seed 8", layer);
         CHECK(weights_randomize_layer(&w, l, 7, &e) == 0);
-        after = l < ALEXNET_CONVS ? w.conv_w[l] : w.fc_w[l - ALEXNET_CONVS];
-        size_t count = 0;
-        char name[64];
-        snprintf(name, sizeof name, "%s.weight",
-                 l < ALEXNET_CONVS ? alexnet_conv_names[l] : alexnet_fc_names[l - ALEXNET_CONVS]);
-        tensor(&w, name, &count);
-        CHECK_MSG(memcmp(before, after, count * 4) == 0, "layer %d: seed 7 is not tiny's", l);
-        const float *b0 = l < ALEXNET_CONVS ? file.conv_b[l] : file.fc_b[l - ALEXNET_CONVS];
-        const float *b1 = l < ALEXNET_CONVS ? w.conv_b[l] : w.fc_b[l - ALEXNET_CONVS];
-        int width = l < ALEXNET_CONVS ? w.conv_c[l] : w.fc_out[l - ALEXNET_CONVS];
-        CHECK_MSG(memcmp(b0, b1, (size_t)width * 4) == 0, "layer %d bias", l);
+        CHECK_MSG(memcmp(before, tensor(&w, name, &count), count * 4) == 0,
+                  "%s: seed 7 is not tiny's", layer);
+        snprintf(name, sizeof name, "%s.bias", layer);
+        before = tensor(&file, name, &count);
+        CHECK_MSG(memcmp(before, tensor(&w, name, &count), count * 4) == 0, "%s bias", layer);
     }
     weights_free(&w);
     weights_free(&file);
