@@ -82,26 +82,119 @@ STORAGE_DTYPES = {
     "UntypedStorage": "untyped bytes",
 }
 
+# Bytes per element of the dtypes a state_dict may hold here: float32
+# tensors, and the int64 num_batches_tracked counter of a BatchNorm layer,
+# which is checked and dropped (see _is_bn_counter).
+ITEMSIZE = {"float32": 4, "int64": 8}
+
+# BatchNorm2d's eps. torchvision's VGG uses the default, 1e-5; the
+# state_dict does not record it (it is a constructor argument, not a tensor),
+# so the converter assumes it.
+BN_EPS = 1e-5
+BN_PARAMS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+LINEAR_PARAMS = ("weight", "bias")
+
+
+class Layout:
+    """Where a torchvision architecture keeps its parameters.
+
+    convs: [(features index, kernel, full width)], in order; bn: each
+    convolution at features.N is followed by a BatchNorm2d at features.N+1;
+    linears: the classifier indices of the three Linear layers; pooled: the
+    AdaptiveAvgPool2d side, so the first Linear takes channels * pooled**2
+    inputs; hidden, classes: torchvision's full widths."""
+
+    def __init__(self, name, convs, bn, linears, pooled, hidden=(4096, 4096), classes=1000):
+        self.name = name
+        self.convs = tuple(convs)
+        self.bn = bn
+        self.linears = tuple(linears)
+        self.pooled = pooled
+        self.hidden = hidden
+        self.classes = classes
+
+    def modules(self):
+        """[(module name, params)] in state_dict order."""
+        out = []
+        for index, _, _ in self.convs:
+            out.append(("features.%d" % index, LINEAR_PARAMS))
+            if self.bn:
+                out.append(("features.%d" % (index + 1), BN_PARAMS))
+        out += [("classifier.%d" % index, LINEAR_PARAMS) for index in self.linears]
+        return out
+
+    def names(self):
+        return ["%s.%s" % (m, p) for m, params in self.modules() for p in params]
+
+    def full_shapes(self):
+        """[(name, shape)] of torchvision's full-size model, state_dict order."""
+        shapes = {}
+        c_in = 3
+        for index, k, width in self.convs:
+            shapes["features.%d.weight" % index] = (width, c_in, k, k)
+            shapes["features.%d.bias" % index] = (width,)
+            if self.bn:
+                for p in BN_PARAMS:
+                    shapes["features.%d.%s" % (index + 1, p)] = (
+                        () if p == "num_batches_tracked" else (width,))
+            c_in = width
+        f_in = c_in * self.pooled * self.pooled
+        for index, f_out in zip(self.linears, self.hidden + (self.classes,)):
+            shapes["classifier.%d.weight" % index] = (f_out, f_in)
+            shapes["classifier.%d.bias" % index] = (f_out,)
+            f_in = f_out
+        return [(n, shapes[n]) for n in self.names()]
+
+    def describe(self):
+        """The layer positions, for messages."""
+        return "convolutions at features.{%s}%s, Linear layers at classifier.{%s}" % (
+            ",".join(str(i) for i, _, _ in self.convs),
+            ", each followed by a BatchNorm2d" if self.bn else "",
+            ",".join(str(i) for i in self.linears))
+
+
+# torchvision.models.vgg's cfgs A, B, D, E: 3x3 convolutions of these
+# widths, "M" a 2x2 max pool (which has no parameters but takes a module
+# index).
+VGG_CFGS = {
+    "vgg11": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    "vgg13": (64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+              512, 512, 512, "M"),
+    "vgg19": (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"),
+}
+
+
+def _vgg_layout(name, cfg, bn):
+    """torchvision.models.vgg.make_layers: Conv2d(3x3, padding 1), [BatchNorm2d],
+    ReLU per width, MaxPool2d(2, 2) per "M"; classifier Linear, ReLU, Dropout,
+    Linear, ReLU, Dropout, Linear; AdaptiveAvgPool2d((7, 7))."""
+    convs = []
+    index = 0
+    for v in cfg:
+        if v == "M":
+            index += 1
+        else:
+            convs.append((index, 3, v))
+            index += 3 if bn else 2
+    return Layout(name, convs, bn, (0, 3, 6), 7)
+
+
+LAYOUTS = collections.OrderedDict()
+LAYOUTS["alexnet"] = Layout(
+    "alexnet", [(0, 11, 64), (3, 5, 192), (6, 3, 384), (8, 3, 256), (10, 3, 256)], False,
+    (1, 4, 6), 6)
+for _bn in (False, True):
+    for _name, _cfg in VGG_CFGS.items():
+        _full = _name + ("_bn" if _bn else "")
+        LAYOUTS[_full] = _vgg_layout(_full, _cfg, _bn)
+ARCHS = tuple(LAYOUTS)
+
 # torchvision.models.alexnet(): names in state_dict order, with shapes.
-ALEXNET = [
-    ("features.0.weight", (64, 3, 11, 11)),
-    ("features.0.bias", (64,)),
-    ("features.3.weight", (192, 64, 5, 5)),
-    ("features.3.bias", (192,)),
-    ("features.6.weight", (384, 192, 3, 3)),
-    ("features.6.bias", (384,)),
-    ("features.8.weight", (256, 384, 3, 3)),
-    ("features.8.bias", (256,)),
-    ("features.10.weight", (256, 256, 3, 3)),
-    ("features.10.bias", (256,)),
-    ("classifier.1.weight", (4096, 9216)),
-    ("classifier.1.bias", (4096,)),
-    ("classifier.4.weight", (4096, 4096)),
-    ("classifier.4.bias", (4096,)),
-    ("classifier.6.weight", (1000, 4096)),
-    ("classifier.6.bias", (1000,)),
-]
-EXPECTED_MODELS = {"alexnet": ALEXNET}
+ALEXNET = LAYOUTS["alexnet"].full_shapes()
+# --expect NAME: exactly torchvision's full-size model NAME.
+EXPECTED_MODELS = {name: layout.full_shapes() for name, layout in LAYOUTS.items()}
 
 
 class PthError(Exception):
@@ -364,9 +457,11 @@ def _read_zip(path):
                     # record's size bounded by the file's.
                     raise PthError("storage %r record is compressed, which torch.save never "
                                    "does" % s.key)
-                if size != s.numel * 4:
-                    raise PthError("storage %r record is %d bytes, but its %d float32 "
-                                   "elements need %d" % (s.key, size, s.numel, s.numel * 4))
+                itemsize = ITEMSIZE[s.dtype]
+                if size != s.numel * itemsize:
+                    raise PthError("storage %r record is %d bytes, but its %d %s "
+                                   "elements need %d" % (s.key, size, s.numel, s.dtype,
+                                                         s.numel * itemsize))
                 s.data = zf.read(rinfo)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
             raise PthError("truncated or corrupt zip archive (%s: %s)" % (type(e).__name__, e)) \
@@ -421,7 +516,7 @@ def _read_legacy(path):
                                % (key, count, s.numel))
             if id(s) not in used:
                 raise PthError("storage %r is not used by any tensor of the state_dict" % key)
-            nbytes = count * 4
+            nbytes = count * ITEMSIZE[s.dtype]
             if nbytes > remaining:
                 raise PthError("file is truncated: storage %r needs %d bytes, %d are left"
                                % (key, nbytes, max(remaining, 0)))
@@ -462,7 +557,7 @@ def _check_tensor(name, t):
     if t.problem is not None:
         raise PthError("%s %s" % (where, t.problem))
     s = t.storage
-    if s.dtype != "float32":
+    if s.dtype != "float32" and not (s.dtype == "int64" and _is_bn_counter(name, t.shape)):
         raise PthError("%s has dtype %s (torch.%s); only float32 is supported"
                        % (where, s.dtype, s.type_name))
     if len(t.shape) != len(t.stride):
@@ -503,17 +598,19 @@ def _is_contiguous(shape, stride):
 
 
 def _tensor_bytes(t):
-    """The tensor's values in row-major order as raw little-endian float32."""
+    """The tensor's values in row-major order as raw little-endian bytes
+    (float32, or int64 for a BatchNorm's num_batches_tracked)."""
     n = _numel(t.shape)
+    size = ITEMSIZE[t.storage.dtype]
     data = memoryview(t.storage.data)
     if n == 0:
         return b""
     if _is_contiguous(t.shape, t.stride):
-        return data[t.offset * 4:(t.offset + n) * 4]
+        return data[t.offset * size:(t.offset + n) * size]
     # A strided view (transposed, expanded, sliced): gather it row by row.
-    # Elements are moved as 4-byte unsigned ints, never as floats, so NaN
-    # payloads and signalling NaNs come through unchanged.
-    words = data.cast("I")
+    # Elements are moved as unsigned ints, never as floats, so NaN payloads
+    # and signalling NaNs come through unchanged.
+    words = data.cast("I" if size == 4 else "Q")
     out = bytearray()
     last, last_stride = t.shape[-1], t.stride[-1]
     for index in itertools.product(*(range(d) for d in t.shape[:-1])):

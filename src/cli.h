@@ -20,7 +20,6 @@
 enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
 enum { CLI_DEFAULT_TOPK = 5, CLI_MAX_BATCH = 256, CLI_DEFAULT_STEPS = 50, CLI_MAX_PASSES = 10000 };
 #define CLI_DEFAULT_NOISE 0.15
-#define CLI_DEFAULT_CAM_LAYER "features.11"
 
 /* --check: how much the map depends on the class, or on the weights. */
 typedef enum { CHECK_NONE, CHECK_CLASS, CHECK_RANDOMIZE } Check;

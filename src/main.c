@@ -63,7 +63,8 @@ static void usage(FILE *f) {
             "                         (default: features)\n"
             "  -m, --method NAME      guided, gradient, deconv, grad-x-input, integrated,\n"
             "                         gradcam or guided-gradcam (default: guided)\n"
-            "      --layer NAME       gradcam's layer (default: " CLI_DEFAULT_CAM_LAYER "); with\n"
+            "      --layer NAME       gradcam's layer (default: the last ReLU of\n"
+            "                         model.features, features.11 in AlexNet); with\n"
             "                         --channel, the layer whose channel is the target\n"
             "      --channel K        target: the sum of channel K of --layer's output\n"
             "                         instead of a class score\n"
@@ -538,7 +539,14 @@ static int make_spec(Run *r, Error *e) {
                            .channel = o->channel, .smooth = o->smooth, .noise = o->noise,
                            .seed = o->seed, .steps = o->steps};
     int has_cam = method_is_cam(o->method) || o->method == METHOD_GUIDED_GRADCAM;
-    const char *name = o->layer ? o->layer : has_cam ? CLI_DEFAULT_CAM_LAYER : NULL;
+    if (has_cam && !o->layer) {
+        // The last ReLU of the convolutional part (features.11 for AlexNet).
+        for (int i = 0; i < r->net.n_layers; i++)
+            if (r->net.layers[i].kind == LAYER_RELU && r->net.layers[i].in_features)
+                r->spec.cam_layer = i;
+        return 0;
+    }
+    const char *name = o->layer;
     if (!name) return 0;
     int l = net_find_layer(&r->net, name);
     if (l < 0 || (has_cam && !strstr(name, "features."))) {
