@@ -14,43 +14,11 @@
 #include "methods.h"
 #include "preprocess.h"
 #include "saliency.h"
+#include "files.h"
 #include "test.h"
 
 #define MANIFEST "test/fixtures/methods/manifest.json"
 enum { S = PREPROCESS_SIZE, PLANE = S * S, MAP = 3 * PLANE };
-
-static float *npy_load(const char *path, size_t count) {
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) return NULL;
-    unsigned char head[10];
-    float *data = NULL;
-    if (fread(head, 1, 10, f) == 10 && memcmp(head, "\x93NUMPY\x01\x00", 8) == 0) {
-        size_t hlen = head[8] | (size_t)head[9] << 8;
-        char dict[1024] = {0};
-        if (hlen < sizeof dict && fread(dict, 1, hlen, f) == hlen && strstr(dict, "'<f4'")) {
-            data = malloc(count * sizeof *data);
-            if (fread(data, sizeof *data, count, f) != count || fgetc(f) != EOF) {
-                free(data);
-                data = NULL;
-            }
-        }
-    }
-    fclose(f);
-    return data;
-}
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
 
 static const char *str(const cJSON *o, const char *key) {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));

@@ -9,24 +9,12 @@
 
 #include <cJSON.h>
 
+#include "files.h"
 #include "test.h"
 #include "weights.h"
 
 #define TINY "test/fixtures/golden/tiny.safetensors"
 #define CHECKS "test/fixtures/golden/random0_check.json"
-
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    if (fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-    s[n] = 0;
-    fclose(f);
-    return s;
-}
 
 /* The tensor a name refers to in a Weights, with its element count. */
 static const float *tensor(const Weights *w, const char *name, size_t *count) {
