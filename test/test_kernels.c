@@ -12,15 +12,12 @@
 #include "linear.h"
 #include "pool.h"
 #include "relu.h"
+#include "rng.h"
 #include "test.h"
 
-static uint64_t rng_state = 42;
-static float frand(void) { // uniform in [-1, 1)
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)((double)(z >> 40) * 0x1p-24 * 2.0 - 1.0);
+static uint64_t draws;
+static float frand(void) { // uniform in [-1, 1), from rng.h's stream 42
+    return (float)(2.0 * rng_uniform(42, draws++) - 1.0);
 }
 static float *randn_buf(size_t n) {
     float *p = malloc(n * sizeof *p);
