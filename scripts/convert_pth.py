@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """convert_pth.py: convert a PyTorch state_dict (.pth) to safetensors.
 
-Usage: convert_pth.py [--expect alexnet] IN.pth OUT.safetensors
+Usage: convert_pth.py [--expect ARCH|any] IN.pth OUT.safetensors
 
 Standard library only, and safe on hostile files: no PyTorch, and nothing
 in the file is ever imported or run. Every pickle goes through
@@ -21,13 +21,39 @@ Both formats torch.save writes are read:
       of storage keys -- then for each key an int64 element count and the raw
       bytes.
 
-Only float32 tensors are accepted. A tensor that is a view into a larger or
-shared storage (storage_offset, any non-negative strides, including 0 for
-expanded tensors) is written as its own contiguous row-major copy, the values
-torch's .contiguous() gives, bit for bit.
+Only float32 tensors are accepted, plus one int64 kind: the 0-d
+num_batches_tracked counter of a BatchNorm layer, which is dropped (see
+below). A tensor that is a view into a larger or shared storage
+(storage_offset, any non-negative strides, including 0 for expanded tensors)
+is written as its own contiguous row-major copy, the values torch's
+.contiguous() gives, bit for bit.
 
---expect alexnet also requires exactly torchvision AlexNet's tensor names and
-shapes (what `make weights` uses).
+Architectures. A state_dict whose names are torchvision's features.N.* /
+classifier.N.* must be one of ARCHS: alexnet, vgg11, vgg13, vgg16, vgg19
+(torchvision's cfgs A, B, D, E) or vgg11_bn ... vgg19_bn. It is recognised by
+its tensor names, which fix the layer sequence (a max pool has no tensors but
+takes a module index), then its shapes are checked against that sequence
+with the widths free: reduced-width models convert. Anything else under those
+names is refused, saying what the names describe and which architecture is
+nearest. The architecture is recorded as __metadata__ "arch". Tensors are
+written in torchvision's state_dict order. A state_dict that uses none of
+those names (any other module) converts as it is, without "arch".
+
+BatchNorm folding (the vgg*_bn models). BatchNorm2d at features.N+1 is folded
+into the convolution at features.N, as eval mode computes it: per output
+channel c, s = gamma[c] / sqrt(running_var[c] + eps), W'[c] = W[c] * s,
+b'[c] = (b[c] - running_mean[c]) * s + beta[c], in float64 from the float32
+values, rounded once to float32. eps is 1e-5, BatchNorm2d's default, which
+torchvision's VGG uses: a state_dict does not record eps (a constructor
+argument, not a tensor), so a model built with another eps would convert
+wrongly. The folded tensors keep the convolution's names; the BatchNorm's
+five tensors (weight, bias, running_mean, running_var, num_batches_tracked)
+are not written, so a _bn file's convolutions are at their original module
+indices (features.0, 3, 7, ... for vgg16_bn), each ReLU at convolution + 2.
+
+--expect ARCH also requires exactly torchvision's full-size ARCH: its tensor
+names and shapes (1000 classes), what `make weights` uses. --expect any
+requires one of ARCHS at any widths.
 
 The output is written atomically (temp file in the same directory, fsync,
 rename): a failed conversion leaves no OUT behind. Expected failures print one
@@ -37,10 +63,12 @@ write_safetensors() is also used by other scripts: importing this module has
 no side effects.
 """
 import argparse
+import array
 import collections
 import hashlib
 import itertools
 import json
+import math
 import os
 import pickle
 import struct
@@ -703,9 +731,14 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+Tensor = collections.namedtuple("Tensor", "name shape dtype raw")
+
+
 def read_state_dict(path):
-    """Return (format, [(name, shape, raw_bytes)]) for the .pth at `path`.
-    Raises PthError for anything but a float32 state_dict, OSError for I/O."""
+    """Return (format, [Tensor(name, shape, dtype, raw_bytes)]) for the .pth at
+    `path`, in state_dict order; dtype is "float32", or "int64" for a
+    BatchNorm's num_batches_tracked. Raises PthError for anything else,
+    OSError for I/O."""
     with open(path, "rb") as f:
         magic = f.read(4)
     if not magic:
@@ -714,22 +747,274 @@ def read_state_dict(path):
         fmt, state = "zip", _read_zip(path)
     else:
         fmt, state = "legacy", _read_legacy(path)
-    return fmt, [(name, tuple(t.shape), _tensor_bytes(t)) for name, t in state]
+    return fmt, [Tensor(name, tuple(t.shape), t.storage.dtype, _tensor_bytes(t))
+                 for name, t in state]
+
+
+def _is_bn_counter(name, shape):
+    """A BatchNorm2d's num_batches_tracked: the one int64 tensor admitted, and
+    only ever dropped (it plays no part in eval mode)."""
+    return name.endswith(".num_batches_tracked") and tuple(shape) == ()
+
+
+# ---------------------------------------------------------------------------
+# Architecture detection.
+
+
+def _looks_like_model(tensors):
+    """Whether the state_dict uses torchvision's AlexNet/VGG module names at
+    all; only such a state_dict is required to be one of LAYOUTS."""
+    return any(t.name.startswith(("features.", "classifier.", "avgpool.")) for t in tensors)
+
+
+def _module_of(name):
+    """'features.12.weight' -> ('features', 12, 'weight'); None for other names."""
+    parts = name.split(".")
+    if len(parts) != 3 or parts[0] not in ("features", "classifier"):
+        return None
+    index = parts[1]
+    if not index.isdigit() or not index.isascii() or (len(index) > 1 and index[0] == "0") \
+            or len(index) > 6:
+        return None
+    return parts[0], int(index), parts[2]
+
+
+def _layer_positions(tensors):
+    """(conv indices, bn indices, linear indices) the names describe, or a
+    PthError naming the first tensor that fits no layer."""
+    params = collections.OrderedDict()
+    for t in tensors:
+        m = _module_of(t.name)
+        if m is None:
+            raise PthError("tensor %r is not part of a torchvision AlexNet or VGG, whose "
+                           "tensors are features.N.* and classifier.N.*" % t.name)
+        params.setdefault(m[:2], []).append(m[2])
+    convs, bns, linears = [], [], []
+    for (part, index), got in params.items():
+        module = "%s.%d" % (part, index)
+        if sorted(got) == sorted(LINEAR_PARAMS):
+            (convs if part == "features" else linears).append(index)
+        elif part == "features" and sorted(got) == sorted(BN_PARAMS):
+            bns.append(index)
+        else:
+            raise PthError("%s has tensors {%s}: neither a layer with weight and bias nor a "
+                           "BatchNorm2d (%s)" % (module, ", ".join(got), ", ".join(BN_PARAMS)))
+    return sorted(convs), sorted(bns), sorted(linears)
+
+
+def _fmt_indices(prefix, indices):
+    return "%s.{%s}" % (prefix, ",".join(str(i) for i in indices))
+
+
+def detect_layout(tensors):
+    """The Layout whose tensor names `tensors` has exactly (in any order), or
+    PthError saying what the names describe and which architecture is nearest."""
+    convs, bns, linears = _layer_positions(tensors)
+    got = set(t.name for t in tensors)
+    for layout in LAYOUTS.values():
+        if got == set(layout.names()):
+            return layout
+    nearest = min(LAYOUTS.values(), key=lambda l: (len(got ^ set(l.names())), ARCHS.index(l.name)))
+    found = "convolutions at %s" % _fmt_indices("features", convs) if convs else \
+        "no convolutions"
+    lone = [c for c in convs if c + 1 not in bns]
+    if bns and lone:
+        found = "convolution features.%d has no BatchNorm2d at features.%d though others " \
+                "have one; %s" % (lone[0], lone[0] + 1, found)
+    orphans = [b for b in bns if b - 1 not in convs]
+    if orphans:
+        found = "BatchNorm2d features.%d follows no convolution; %s" % (orphans[0], found)
+    if bns:
+        found += ", BatchNorm2d at %s" % _fmt_indices("features", bns)
+    found += ", Linear layers at %s" % (_fmt_indices("classifier", linears) if linears
+                                         else "none")
+    raise PthError("not a torchvision AlexNet or VGG layer sequence: %s; that is none of %s "
+                   "(nearest: %s, %s)" % (found, ", ".join(ARCHS), nearest.name,
+                                           nearest.describe()))
+
+
+def check_layout(tensors, layout):
+    """Check the shapes of `tensors` (whose names are layout's) against the
+    layer sequence, the widths being free: each convolution is
+    [C_out, C_in, k, k] with C_in the previous one's C_out (3 for the first),
+    its bias and BatchNorm tensors [C_out], num_batches_tracked 0-d int64, the
+    first Linear [H1, C_last * pooled^2], the others [H_next, H_prev]. Every
+    width must be at least 1. Raises PthError naming the first misfit."""
+    got = {t.name: t for t in tensors}
+    arch = layout.name
+
+    def want(name, shape, why, dtype="float32"):
+        t = got[name]
+        ok = len(t.shape) == len(shape) and all(
+            (d >= 1) if w is None else (d == w) for d, w in zip(t.shape, shape))
+        if not ok:
+            pattern = "[" + ",".join("C" if w is None else str(w) for w in shape) + "]"
+            raise PthError("tensor %r has shape %s, expected %s for %s (%s)"
+                           % (name, _fmt_shape(t.shape), pattern, arch, why))
+        if t.dtype != dtype:
+            raise PthError("tensor %r has dtype %s, expected %s" % (name, t.dtype, dtype))
+        return t.shape
+
+    c_in, source = 3, "the 3 colour channels"
+    for index, k, _ in layout.convs:
+        w = "features.%d.weight" % index
+        c_out = want(w, (None, c_in, k, k), "C output channels, %d inputs from %s, %dx%d "
+                     "kernel" % (c_in, source, k, k))[0]
+        want("features.%d.bias" % index, (c_out,), "one per output channel of %s" % w)
+        if layout.bn:
+            for p in BN_PARAMS:
+                if p == "num_batches_tracked":
+                    want("features.%d.%s" % (index + 1, p), (), "a 0-d counter", "int64")
+                else:
+                    want("features.%d.%s" % (index + 1, p), (c_out,),
+                         "one per output channel of %s" % w)
+        c_in, source = c_out, w
+    f_in = c_in * layout.pooled * layout.pooled
+    source = "%d channels of %s x %d x %d from the average pool" % (
+        c_in, source, layout.pooled, layout.pooled)
+    for index in layout.linears:
+        w = "classifier.%d.weight" % index
+        f_out = want(w, (None, f_in), "C outputs, %d inputs: %s" % (f_in, source))[0]
+        want("classifier.%d.bias" % index, (f_out,), "one per output of %s" % w)
+        f_in, source = f_out, "the outputs of " + w
 
 
 def check_expected(tensors, model):
-    """Raise PthError unless `tensors` has exactly `model`'s names and shapes."""
+    """Raise PthError unless `tensors` has exactly `model`'s full-size names and shapes."""
     expected = EXPECTED_MODELS[model]
-    got = {name: shape for name, shape, _ in tensors}
+    got = {t.name: t.shape for t in tensors}
     for name, shape in expected:
         if name not in got:
             raise PthError("tensor %r is missing (expected for %s)" % (name, model))
         if got[name] != shape:
-            raise PthError("tensor %r has shape %s, expected %s for %s"
+            raise PthError("tensor %r has shape %s, expected %s for %s (torchvision's full "
+                           "size; --expect any accepts other widths)"
                            % (name, _fmt_shape(got[name]), _fmt_shape(shape), model))
     extra = [name for name in got if name not in dict(expected)]
     if extra:
         raise PthError("tensor %r is not part of %s" % (extra[0], model))
+
+
+def identify(tensors, expect=None):
+    """The Layout of `tensors`, checked; None for a state_dict that is not
+    shaped like a torchvision model at all (converted as it is).
+
+    expect None: a state_dict using features.* / classifier.* names must be one
+    of LAYOUTS at any widths; any other converts as plain tensors.
+    expect "any": it must be one of LAYOUTS, at any widths.
+    expect NAME: it must be exactly torchvision's full-size NAME."""
+    if expect is None and not _looks_like_model(tensors):
+        return None
+    if expect not in (None, "any"):
+        try:
+            layout = detect_layout(tensors)
+        except PthError:
+            layout = None  # check_expected names what is missing or extra
+        if layout is not None and layout.name != expect:
+            raise PthError("the state_dict is %s (%s), not %s (%s)"
+                           % (layout.name, layout.describe(), expect,
+                              LAYOUTS[expect].describe()))
+        check_expected(tensors, expect)
+        layout = LAYOUTS[expect]
+    else:
+        layout = detect_layout(tensors)
+    check_layout(tensors, layout)
+    return layout
+
+
+# ---------------------------------------------------------------------------
+# BatchNorm folding.
+
+
+def _floats(raw):
+    a = array.array("f")
+    a.frombytes(bytes(raw))
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a
+
+
+def _raw(values):
+    a = array.array("f", values)  # each float64 rounded once to float32 (nearest even)
+    if sys.byteorder != "little":
+        a.byteswap()
+    return a.tobytes()
+
+
+def _first_bad(values, ok):
+    for i, v in enumerate(values):
+        if not ok(v):
+            return i, v
+    return None
+
+
+def fold_batchnorm(tensors, layout):
+    """The tensors with each BatchNorm2d folded into its convolution (eval mode).
+
+    For output channel c, with s = gamma[c] / sqrt(running_var[c] + BN_EPS):
+    W'[c] = W[c] * s and b'[c] = (b[c] - running_mean[c]) * s + beta[c], in
+    float64 from the float32 values, rounded once to float32. The folded
+    tensors keep the convolution's names; the BatchNorm's five tensors are
+    dropped. Raises PthError for statistics that cannot be folded
+    (non-finite, running_var + eps <= 0) and for non-finite results."""
+    byname = {t.name: t for t in tensors}
+    folded = {}
+    for index, _, _ in layout.convs:
+        conv, bn = "features.%d" % index, "features.%d" % (index + 1)
+        w_t, b_t = byname[conv + ".weight"], byname[conv + ".bias"]
+        stats = {}
+        for p in ("weight", "bias", "running_mean", "running_var"):
+            stats[p] = _floats(byname["%s.%s" % (bn, p)].raw)
+            bad = _first_bad(stats[p], math.isfinite)
+            if bad:
+                raise PthError("tensor '%s.%s' has the non-finite value %r at element %d: "
+                               "the BatchNorm cannot be folded" % (bn, p, bad[1], bad[0]))
+        bad = _first_bad(stats["running_var"], lambda v: v + BN_EPS > 0)
+        if bad:
+            raise PthError("tensor '%s.running_var' has %r at element %d: running_var + eps "
+                           "(%g) must be positive to fold the BatchNorm" % (bn, bad[1], bad[0],
+                                                                            BN_EPS))
+        scale = [g / math.sqrt(v + BN_EPS) for g, v in zip(stats["weight"], stats["running_var"])]
+        w = _floats(w_t.raw)
+        per = len(w) // len(scale)
+        out_w = array.array("f")
+        for c, s in enumerate(scale):
+            out_w.extend(array.array("f", [v * s for v in w[c * per:(c + 1) * per]]))
+        out_b = array.array("f", [(b - m) * s + beta for b, m, s, beta in zip(
+            _floats(b_t.raw), stats["running_mean"], scale, stats["bias"])])
+        for name, values in ((w_t.name, out_w), (b_t.name, out_b)):
+            bad = _first_bad(values, math.isfinite)
+            if bad:
+                raise PthError("folding %s into %s gives the non-finite value %r at element %d "
+                               "of %r" % (bn, conv, bad[1], bad[0], name))
+        if sys.byteorder != "little":
+            out_w.byteswap()
+            out_b.byteswap()
+        folded[w_t.name] = w_t._replace(raw=out_w.tobytes())
+        folded[b_t.name] = b_t._replace(raw=out_b.tobytes())
+    return folded
+
+
+def model_tensors(tensors, layout):
+    """What is written: a recognised model's tensors in torchvision's
+    state_dict order, BatchNorm folded (and dropped); other state_dicts as
+    they are. Every tensor written is float32."""
+    if layout is None:
+        for t in tensors:
+            if t.dtype != "float32":
+                raise PthError("tensor %r is a BatchNorm counter (int64): BatchNorm layers are "
+                               "accepted, and folded, only in a torchvision vgg*_bn state_dict"
+                               % t.name)
+        return list(tensors)
+    byname = {t.name: t for t in tensors}
+    if layout.bn:
+        byname.update(fold_batchnorm(tensors, layout))
+    return [byname[name] for module, params in layout.modules()
+            if params == LINEAR_PARAMS for name in ("%s.weight" % module, "%s.bias" % module)]
+
+
+# ---------------------------------------------------------------------------
+# The command.
 
 
 def convert(src, dst, expect=None):
@@ -738,8 +1023,8 @@ def convert(src, dst, expect=None):
     if os.path.exists(dst) and os.path.samefile(src, dst):
         raise PthError("input and output are the same file")
     fmt, tensors = read_state_dict(src)
-    if expect:
-        check_expected(tensors, expect)
+    layout = identify(tensors, expect)
+    out = model_tensors(tensors, layout)
     digest = sha256_file(src)
     metadata = {
         "format": "pt",
@@ -747,13 +1032,20 @@ def convert(src, dst, expect=None):
         "source_sha256": digest,
         "source_format": "torch.save " + fmt,
     }
+    what = ""
+    if layout is not None:
+        metadata["arch"] = layout.name
+        what = layout.name
+        if layout.bn:
+            what += " (%d BatchNorm layers folded into their convolutions)" % len(layout.convs)
+        what += ", "
     try:
-        write_safetensors(dst, tensors, metadata)
+        write_safetensors(dst, [(t.name, t.shape, t.raw) for t in out], metadata)
     except OSError as e:
         raise OSError("cannot write %s: %s" % (dst, e.strerror or e)) from None
-    values = sum(_numel(shape) for _, shape, _ in tensors)
-    return ("convert_pth: %s (%s format, sha256 %s): %d tensors, %d float32 values -> %s "
-            "(%d bytes) in %.2f s" % (src, fmt, digest, len(tensors), values, dst,
+    values = sum(_numel(t.shape) for t in out)
+    return ("convert_pth: %s (%s format, sha256 %s): %s%d tensors, %d float32 values -> %s "
+            "(%d bytes) in %.2f s" % (src, fmt, digest, what, len(out), values, dst,
                                       os.path.getsize(dst), time.monotonic() - start))
 
 
@@ -761,9 +1053,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="convert_pth.py",
         description="Convert a PyTorch float32 state_dict (.pth, zip or legacy format) to "
-                    "safetensors, without PyTorch and without running code from the file.")
-    parser.add_argument("--expect", choices=sorted(EXPECTED_MODELS),
-                        help="also require exactly this model's tensor names and shapes")
+                    "safetensors, without PyTorch and without running code from the file. "
+                    "torchvision AlexNet and VGG state_dicts are recognised (any widths), "
+                    "recorded as __metadata__ arch, and their BatchNorm layers folded.")
+    parser.add_argument("--expect", choices=("any",) + ARCHS, metavar="ARCH",
+                        help="require torchvision's full-size ARCH exactly (names and shapes): "
+                             "one of %s; or 'any': any of them, at any widths"
+                             % ", ".join(ARCHS))
     parser.add_argument("input", metavar="IN.pth")
     parser.add_argument("output", metavar="OUT.safetensors")
     args = parser.parse_args(argv)

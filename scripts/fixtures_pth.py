@@ -17,6 +17,7 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import struct
 import sys
 import zipfile
@@ -141,6 +142,61 @@ def _legacy_bytes(pkl, storages, magic=LEGACY_MAGIC, sys_info=None):
     return b"".join(out)
 
 
+LEGACY_ITEMSIZE = {"FloatStorage": 4, "LongStorage": 8}
+
+
+class _KeyLister(pickle.Unpickler):
+    """Lists the storages a legacy state_dict pickle (our own torch.save
+    output) names, in order of first use; builds nothing else."""
+
+    def __init__(self, f):
+        super().__init__(f)
+        self.storages = collections.OrderedDict()  # key -> storage type name
+
+    def persistent_load(self, pid):
+        self.storages.setdefault(pid[2], pid[1])
+        return None
+
+    def find_class(self, module, name):
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        if module == "torch" and name in LEGACY_ITEMSIZE:
+            return name
+        return lambda *args: None
+
+
+def canonical_legacy_keys(data):
+    """torch's legacy torch.save names each storage after its memory address
+    (str(storage._cdata)) and writes them sorted by that name, so two runs
+    write different bytes. This renames the storages "0", "1", ... in order of
+    first use in the state_dict and writes them in that order: the bytes then
+    depend only on the state_dict, and the file loads exactly as before.
+    Protocol 2 pickles hold no byte offsets, so a key's string can change
+    length."""
+    f = io.BytesIO(data)
+    for _ in range(3):  # magic number, protocol version, sys info
+        for _op in pickletools.genops(f):
+            pass
+    start = f.tell()
+    lister = _KeyLister(f)
+    lister.load()
+    state = data[start:f.tell()]
+    old_keys = pickle.load(f)
+    assert sorted(old_keys) == sorted(lister.storages), (old_keys, lister.storages)
+    records = {}
+    for key in old_keys:
+        (count,) = struct.unpack("<q", f.read(8))
+        records[key] = struct.pack("<q", count) + f.read(count * LEGACY_ITEMSIZE[lister.storages[key]])
+    assert not f.read(1)
+    new_keys = [str(i) for i in range(len(lister.storages))]
+    for old, new in zip(lister.storages, new_keys):
+        pattern = b"X" + struct.pack("<I", len(old)) + old.encode()
+        assert state.count(pattern) >= 1 and old.isdigit() and len(old) > 6, old
+        state = state.replace(pattern, b"X" + struct.pack("<I", len(new)) + new.encode())
+    return (data[:start] + state + pickle.dumps(new_keys, protocol=2)
+            + b"".join(records[old] for old in lister.storages))
+
+
 def _floats(*values):
     return struct.pack("<%df" % len(values), *values)
 
@@ -176,7 +232,9 @@ def write(fixture_dir):
     toy = _toy_state_dict(torch)
     _expect(torch, out, "toy", toy)
     torch.save(toy, os.path.join(out, "toy_zip.pth"))
-    torch.save(toy, os.path.join(out, "toy_legacy.pth"), _use_new_zipfile_serialization=False)
+    buf = io.BytesIO()
+    torch.save(toy, buf, _use_new_zipfile_serialization=False)
+    _put(out, "toy_legacy.pth", canonical_legacy_keys(buf.getvalue()))
     plain = {"w": torch.arange(12, dtype=torch.float32).view(3, 4) / 7}
     _expect(torch, out, "plain", plain)
     torch.save(plain, os.path.join(out, "plain_zip.pth"))

@@ -167,6 +167,216 @@ check "--expect alexnet refuses a wrong shape" \
 check "--expect alexnet refuses other names" \
     refuses alexnet_names "$FIX/toy_zip.pth" "tensor 'features.0.weight' is missing" --expect alexnet
 
+# torchvision AlexNet/VGG: the committed reduced-width VGGs of test/fixtures/vgg
+# (scripts/fixtures_vgg.py) convert to exactly the committed .safetensors,
+# which the C tests load. vgg_check reads a converted file independently of
+# convert_pth.py: its __metadata__, its tensor names (torchvision's module
+# indices, hard-coded here), and its values, which must be the .pth's own
+# (read with convert_pth's reader, tested above) or, for a _bn model, the
+# BatchNorm folded into the convolution by the rule below, computed here with
+# struct: s = gamma / sqrt(running_var + 1e-5), W' = W s, b' = (b - mean) s +
+# beta, in float64, rounded once to float32.
+VGG=$ROOT/test/fixtures/vgg
+
+vgg_check() {
+    "$PY" - "$@" <<'EOF'
+import hashlib, json, math, os, struct, sys
+sys.path.insert(0, "scripts")
+import convert_pth
+out, src, arch = sys.argv[1:4]
+
+def fail(msg):
+    print("  FAIL: %s: %s" % (out, msg))
+    sys.exit(1)
+
+CONVS = {
+    "alexnet": [0, 3, 6, 8, 10],
+    "vgg11": [0, 3, 6, 8, 11, 13, 16, 18],
+    "vgg13": [0, 2, 5, 7, 10, 12, 15, 17, 20, 22],
+    "vgg16": [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28],
+    "vgg19": [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34],
+    "vgg11_bn": [0, 4, 8, 11, 15, 18, 22, 25],
+    "vgg13_bn": [0, 3, 7, 10, 14, 17, 21, 24, 28, 31],
+    "vgg16_bn": [0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40],
+    "vgg19_bn": [0, 3, 7, 10, 14, 17, 20, 23, 27, 30, 33, 36, 40, 43, 46, 49],
+}
+linears = [1, 4, 6] if arch == "alexnet" else [0, 3, 6]
+names = ["features.%d.%s" % (i, p) for i in CONVS[arch] for p in ("weight", "bias")]
+names += ["classifier.%d.%s" % (i, p) for i in linears for p in ("weight", "bias")]
+
+blob = open(out, "rb").read()
+(n,) = struct.unpack("<Q", blob[:8])
+header = json.loads(blob[8:8 + n].decode("utf-8"), object_pairs_hook=lambda p: p)
+data = blob[8 + n:]
+meta = dict(dict(header).get("__metadata__") or [])
+digest = hashlib.sha256(open(src, "rb").read()).hexdigest()
+want_meta = {"format": "pt", "source": os.path.basename(src), "source_sha256": digest,
+             "arch": arch}
+for k, v in want_meta.items():
+    if meta.get(k) != v:
+        fail("__metadata__ %s is %r, expected %r" % (k, meta.get(k), v))
+entries = [(k, dict(v)) for k, v in header if k != "__metadata__"]
+if [k for k, _ in entries] != names:
+    fail("tensors %s, expected %s" % ([k for k, _ in entries], names))
+
+_, tensors = convert_pth.read_state_dict(src)
+sd = {t.name: t for t in tensors}
+
+def floats(raw):
+    return struct.unpack("<%df" % (len(raw) // 4), raw)
+
+def f32(values):
+    return struct.pack("<%df" % len(values), *values)
+
+pos = 0
+c_in = 3
+for name, e in entries:
+    t = sd[name]
+    size = 4 * math.prod(t.shape)
+    if e["dtype"] != "F32" or tuple(e["shape"]) != t.shape or e["data_offsets"] != [pos, pos + size]:
+        fail("%s: header entry %s, expected F32 %s at %d" % (name, e, list(t.shape), pos))
+    got = data[pos:pos + size]
+    pos += size
+    want = bytes(t.raw)
+    index = int(name.split(".")[1])
+    folded = arch.endswith("_bn") and name.startswith("features.")
+    if folded:
+        bn = "features.%d." % (index + 1)
+        g, b, m, v = (floats(bytes(sd[bn + p].raw)) for p in
+                      ("weight", "bias", "running_mean", "running_var"))
+        s = [gi / math.sqrt(vi + 1e-5) for gi, vi in zip(g, v)]
+        x = floats(want)
+        if name.endswith(".weight"):
+            per = len(x) // len(s)
+            want = f32([x[i] * s[i // per] for i in range(len(x))])
+        else:
+            want = f32([(x[c] - m[c]) * s[c] + b[c] for c in range(len(x))])
+    if got != want:
+        diff = [i // 4 for i in range(0, size, 4) if got[i:i + 4] != want[i:i + 4]]
+        fail("%s: %d of %d values differ bitwise from the %s, first at %d"
+             % (name, len(diff), size // 4, "fold" if folded else "state_dict",
+                diff[0]))
+if pos != len(data):
+    fail("%d data bytes, the tensors cover %d" % (len(data), pos))
+print(len([k for k in sd if k.endswith("running_var")]))
+EOF
+}
+
+# vgg_converts ARCH: the committed ARCH.pth converts (one summary line naming
+# the arch) to a file byte-identical to the committed ARCH.safetensors.
+vgg_converts() {
+    dir=$TMP/vgg_$1
+    mkdir -p "$dir"
+    "$PY" "$CONVERT" "$VGG/$1.pth" "$dir/$1.safetensors" >"$dir/stdout" 2>"$dir/stderr" ||
+        fail_with "exit status $?: $(cat "$dir/stderr")" || return
+    [ "$(wc -l <"$dir/stdout")" -eq 1 ] && [ ! -s "$dir/stderr" ] ||
+        fail_with "expected one summary line, got: $(cat "$dir/stdout" "$dir/stderr")" || return
+    grep -q "): $1[ ,]" "$dir/stdout" || fail_with "summary lacks the arch: $(cat "$dir/stdout")" ||
+        return
+    cmp -s "$dir/$1.safetensors" "$VGG/$1.safetensors" ||
+        fail_with "differs from the committed $VGG/$1.safetensors" || return
+    bns=$(vgg_check "$dir/$1.safetensors" "$VGG/$1.pth" "$1") || { echo "$bns"; return 1; }
+    case $1 in
+        *_bn) [ "$bns" -gt 0 ] || fail_with "the .pth has no BatchNorm: the fold is untested" ;;
+    esac
+}
+for arch in vgg11 vgg13 vgg16 vgg19 vgg11_bn vgg13_bn vgg16_bn vgg19_bn; do
+    check "$arch: converts to the committed file; arch, names and (folded) values checked" \
+        vgg_converts $arch
+done
+
+manifest_lists_them() {
+    "$PY" - <<'EOF' || fail_with "manifest check failed"
+import json, os
+m = json.load(open("test/fixtures/vgg/manifest.json"))
+archs = [c["arch"] for c in m["cases"]]
+assert archs == ["vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
+                 "vgg19_bn"], archs
+for c in m["cases"]:
+    assert c["weights"] == "test/fixtures/vgg/%s.safetensors" % c["arch"], c
+    assert c["pth"] == "test/fixtures/vgg/%s.pth" % c["arch"], c
+    for k in ("weights", "pth", "image", "logits") + (("map",) if c["map"] else ()):
+        assert os.path.isfile(c[k]), c[k]
+    assert 0 <= c["target"] < 1000 and c["max_abs"] > 0, c
+EOF
+}
+check "the VGG manifest lists all eight cases and their files" manifest_lists_them
+
+tiny_alexnet() {
+    mkdir -p "$TMP/tiny_alexnet"
+    "$PY" "$CONVERT" "$VGG/tiny_alexnet.pth" "$TMP/tiny_alexnet/out.safetensors" >/dev/null ||
+        fail_with "conversion failed" || return
+    vgg_check "$TMP/tiny_alexnet/out.safetensors" "$VGG/tiny_alexnet.pth" alexnet >/dev/null
+}
+check "a reduced-width AlexNet converts with arch alexnet" tiny_alexnet
+
+# The same vgg13_bn state_dict, in both formats and with its keys reversed,
+# gives the same tensors (torchvision's order) and the same fold.
+same_tensors() {
+    for f in tiny_vgg13_bn_zip tiny_vgg13_bn_legacy tiny_vgg13_bn_reordered; do
+        mkdir -p "$TMP/$f"
+        "$PY" "$CONVERT" "$VGG/$f.pth" "$TMP/$f/out.safetensors" >/dev/null ||
+            fail_with "$f: conversion failed" || return
+        vgg_check "$TMP/$f/out.safetensors" "$VGG/$f.pth" vgg13_bn >/dev/null || return
+    done
+    "$PY" - "$TMP"/tiny_vgg13_bn_*/out.safetensors <<'EOF' || fail_with "tensors differ"
+import json, struct, sys
+def body(path):
+    blob = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    h = json.loads(blob[8:8 + n])
+    h.pop("__metadata__")
+    return h, blob[8 + n:]
+first = body(sys.argv[1])
+assert all(body(p) == first for p in sys.argv[2:])
+EOF
+}
+check "zip, legacy and reordered vgg13_bn files give identical tensors" same_tensors
+
+any_is_default() {
+    mkdir -p "$TMP/any"
+    "$PY" "$CONVERT" --expect any "$VGG/vgg16_bn.pth" "$TMP/any/vgg16_bn.safetensors" >/dev/null ||
+        fail_with "--expect any refused vgg16_bn" || return
+    cmp -s "$TMP/any/vgg16_bn.safetensors" "$VGG/vgg16_bn.safetensors" ||
+        fail_with "--expect any wrote a different file"
+}
+check "--expect any accepts a reduced-width vgg16_bn" any_is_default
+
+no_arch_for_plain() {
+    grep -q '"arch"' "$TMP/toy_zip/out.safetensors" && fail_with "toy_zip got an arch entry"
+    return 0
+}
+check "a state_dict of other modules converts without an arch entry" no_arch_for_plain
+
+check "refuses an unknown layer sequence" \
+    refuses vgg_unknown "$VGG/bad_unknown.pth" \
+    "not a torchvision AlexNet or VGG layer sequence: convolutions at features.{0,2,4,7,.*nearest: vgg13"
+check "refuses a shuffled layer sequence (a max pool moved)" \
+    refuses vgg_shuffled "$VGG/bad_shuffled.pth" \
+    "not a torchvision AlexNet or VGG layer sequence: .*nearest: vgg11, convolutions at features.{0,3,6,"
+check "refuses a _bn model with one BatchNorm missing" \
+    refuses vgg_missing_bn "$VGG/bad_missing_bn.pth" \
+    "convolution features.8 has no BatchNorm2d at features.9 though others have one"
+check "refuses inconsistent channels" \
+    refuses vgg_channels "$VGG/bad_channels.pth" \
+    "tensor 'features.3.weight' has shape \[2,3,3,3\], expected \[C,2,3,3\] for vgg11"
+check "refuses a negative running variance" \
+    refuses vgg_running_var "$VGG/bad_running_var.pth" \
+    "tensor 'features.1.running_var' has -0.5 at element 1: running_var + eps"
+check "refuses an int64 BatchNorm counter outside a vgg*_bn" \
+    refuses vgg_counter "$VGG/bad_counter.pth" "tensor 'bn.num_batches_tracked' is a BatchNorm counter"
+check "refuses AlexNet's names with other kernels" \
+    refuses alexnet_kernels "$FIX/alexnet_tiny.pth" \
+    "tensor 'features.0.weight' has shape \[2,3,1,1\], expected \[C,3,11,11\] for alexnet"
+check "--expect vgg16 refuses a vgg11" \
+    refuses expect_vgg16 "$VGG/vgg11.pth" "the state_dict is vgg11 (.*), not vgg16 (" --expect vgg16
+check "--expect vgg11 requires torchvision's full size" \
+    refuses expect_full "$VGG/vgg11.pth" \
+    "tensor 'features.0.weight' has shape \[4,3,3,3\], expected \[64,3,3,3\] for vgg11" --expect vgg11
+check "--expect any refuses other modules" \
+    refuses expect_any "$FIX/toy_zip.pth" "tensor '0.weight' is not part of a torchvision AlexNet or VGG" \
+    --expect any
+
 keeps_old_output() {
     echo old >"$TMP/kept.safetensors"
     if "$PY" "$CONVERT" "$FIX/truncated_zip.pth" "$TMP/kept.safetensors" 2>/dev/null; then
