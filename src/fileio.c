@@ -37,6 +37,10 @@ void buf_free(Buf *b) {
 }
 
 int file_write_atomic(const char *path, const void *data, size_t len, Error *e) {
+    // Renaming over a FIFO, a device or a directory would replace it.
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return error_set(e, "%s: exists and is not a regular file; not replacing it", path);
     size_t n = strlen(path);
     char *tmp = malloc(n + sizeof ".tmp.XXXXXX");
     if (!tmp) return error_set(e, "%s: out of memory", path);

@@ -4,6 +4,8 @@
  * flushed to disk, and the temporary is renamed over the final name; on any
  * failure the temporary is removed and the final name is untouched. An
  * interrupted run therefore never leaves a truncated PNG or .npy behind.
+ * An existing path that is not a regular file (a FIFO, a device, a
+ * directory, a symbolic link) is refused rather than replaced.
  */
 #ifndef GUIDEDBP_FILEIO_H
 #define GUIDEDBP_FILEIO_H

@@ -343,9 +343,13 @@ enum { S = PREPROCESS_SIZE, PLANE = S * S, MAP = 3 * PLANE };
 /* Decodes and preprocesses input i into batch slot `slot`. */
 static void load_input(Run *r, const Input *in, int slot, Result *res) {
     Image *img = &r->images[slot];
-    if (image_load(in->path, r->o->max_pixels, img, &res->err) != 0 ||
-        preprocess_imagenet_crop(img, net_input(&r->net, slot), &r->boxes[slot],
-                                 r->crops ? r->crops + (size_t)slot * MAP : NULL, &res->err) != 0) {
+    Error err;
+    if (image_load(in->path, r->o->max_pixels, img, &res->err) != 0) {
+        res->status = FAILED;
+    } else if (preprocess_imagenet_crop(img, net_input(&r->net, slot), &r->boxes[slot],
+                                        r->crops ? r->crops + (size_t)slot * MAP : NULL,
+                                        &err) != 0) {
+        error_set(&res->err, "%s: %s", in->path, err.msg);
         res->status = FAILED;
     } else {
         res->width = img->width;
@@ -582,6 +586,13 @@ static int run(const Options *o) {
         fprintf(stderr, "Try 'guidedbp --help' for more information.\n");
         return EXIT_USAGE;
     }
+    if (r.inputs.total == 0) {
+        fprintf(stderr, "guidedbp: %s%sno images to process (folders contribute their .png, .jpg "
+                        "and .jpeg files%s)\n", o->n_inputs == 1 ? o->inputs[0] : "",
+                o->n_inputs == 1 ? ": " : "", o->recursive ? "" : "; -r to look in subfolders");
+        inputs_free(&r.inputs);
+        return EXIT_USAGE;
+    }
     int batch = o->batch < r.inputs.n ? o->batch : (r.inputs.n > 0 ? r.inputs.n : 1);
     if (o->strip && r.inputs.batch_mode) {
         fprintf(stderr, "guidedbp: --strip %s: only with one image\n", o->strip);
@@ -691,7 +702,7 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     int status = run(&o);
-    if (fflush(stdout) != 0 && status == 0) {
+    if ((fflush(stdout) != 0 || ferror(stdout)) && status == 0) {
         fprintf(stderr, "guidedbp: cannot write to standard output: %s\n", strerror(errno));
         status = EXIT_IO;
     }

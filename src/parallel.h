@@ -5,7 +5,9 @@
  * threads. That is why the program splits its GEMMs itself instead of
  * letting OpenBLAS do it: OpenBLAS's own threading changes the summation
  * order with the thread count (measured with 0.3.21: up to 74% of AlexNet's
- * first-layer outputs differ in the last bits between 1 and 2 threads). */
+ * first-layer outputs differ in the last bits between 1 and 2 threads).
+ * Threads take the next task as they free up, so uneven tasks, or a CPU
+ * shared with another process, cost little. */
 #ifndef GUIDEDBP_PARALLEL_H
 #define GUIDEDBP_PARALLEL_H
 

@@ -7,8 +7,9 @@
 #include <string.h>
 
 /* Sides beyond this are refused, which keeps every intermediate in
- * coeffs_init (center + support, tap counts) far inside int. */
-enum { RESIZE_MAX_SIDE = 1 << 20 };
+ * coeffs_init (center + support, tap counts) far inside int. The target
+ * size may be larger than the window that is computed, hence the two. */
+enum { RESIZE_MAX_SIDE = 1 << 20, RESIZE_MAX_TARGET = 1 << 26 };
 
 /* Pillow's fixed point: 8 bits of pixel and 2 bits of headroom (for
  * filters with negative lobes) leave 22 bits of fraction. */
@@ -35,10 +36,12 @@ static double triangle(double x) {
 }
 
 /* Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear
- * filter (support 1) and the whole-image box. The expressions keep Pillow's
+ * filter (support 1) and the whole-image box, for the `count` output
+ * samples from `first` on (each sample's weights depend on its index
+ * alone, so a window of them is exact). The expressions keep Pillow's
  * operand order: the weights are compared bit for bit after rounding, and
  * a different association can move one across a rounding boundary. */
-static int coeffs_init(Coeffs *c, int in_size, int out_size, Error *e) {
+static int coeffs_init(Coeffs *c, int in_size, int out_size, int first, int count, Error *e) {
     double scale = (double)in_size / out_size;
     double filterscale = scale < 1.0 ? 1.0 : scale;  // widen only when shrinking
     double support = 1.0 * filterscale;
@@ -49,11 +52,11 @@ static int coeffs_init(Coeffs *c, int in_size, int out_size, Error *e) {
     c->ksize = ksize;
     c->bounds = NULL;
     c->k = NULL;
-    if ((size_t)out_size > SIZE_MAX / sizeof(int32_t) / (size_t)ksize)
+    if ((size_t)count > SIZE_MAX / sizeof(int32_t) / (size_t)ksize)
         return error_set(e, "resize: %d weights for each of %d samples do not fit in memory",
-                         ksize, out_size);
-    c->bounds = malloc((size_t)out_size * 2 * sizeof *c->bounds);
-    c->k = calloc((size_t)out_size * (size_t)ksize, sizeof *c->k);
+                         ksize, count);
+    c->bounds = malloc((size_t)count * 2 * sizeof *c->bounds);
+    c->k = calloc((size_t)count * (size_t)ksize, sizeof *c->k);
     w = malloc((size_t)ksize * sizeof *w);
     if (!c->bounds || !c->k || !w) {
         free(w);
@@ -62,7 +65,8 @@ static int coeffs_init(Coeffs *c, int in_size, int out_size, Error *e) {
                          in_size, out_size);
     }
 
-    for (int i = 0; i < out_size; i++) {
+    for (int o = 0; o < count; o++) {
+        int i = first + o;
         double center = (i + 0.5) * scale;
         // Pillow rounds the window ends by adding 0.5 and truncating.
         int lo = (int)(center - support + 0.5);
@@ -75,15 +79,15 @@ static int coeffs_init(Coeffs *c, int in_size, int out_size, Error *e) {
             w[j] = triangle(((double)(j + lo) - center + 0.5) * ss);
             sum += w[j];
         }
-        int32_t *k = c->k + (size_t)i * (size_t)ksize;
+        int32_t *k = c->k + (size_t)o * (size_t)ksize;
         for (int j = 0; j < n; j++) {
             double v = sum != 0.0 ? w[j] / sum : w[j];
             // Round half away from zero, as normalize_coeffs_8bpc does.
             v *= (double)(1 << PRECISION_BITS);
             k[j] = (int32_t)(v < 0.0 ? v - 0.5 : v + 0.5);
         }
-        c->bounds[2 * i] = lo;
-        c->bounds[2 * i + 1] = n;
+        c->bounds[2 * o] = lo;
+        c->bounds[2 * o + 1] = n;
     }
     free(w);
     return 0;
@@ -144,6 +148,11 @@ static size_t rgb_bytes(int w, int h) {
 }
 
 int image_resize(const Image *in, int width, int height, Image *out, Error *e) {
+    return image_resize_window(in, width, height, 0, 0, width, height, out, e);
+}
+
+int image_resize_window(const Image *in, int width, int height, int x0, int y0, int cw, int ch,
+                        Image *out, Error *e) {
     if (!in || !out) return error_set(e, "resize: input and output images are required");
     if (out == in) return error_set(e, "resize: the output must be a different Image from the input");
     if (!in->rgb || in->width < 1 || in->height < 1)
@@ -151,55 +160,55 @@ int image_resize(const Image *in, int width, int height, Image *out, Error *e) {
     if (in->width > RESIZE_MAX_SIDE || in->height > RESIZE_MAX_SIDE)
         return error_set(e, "resize: input image %dx%d has a side over %d", in->width, in->height,
                          RESIZE_MAX_SIDE);
-    if (width < 1 || height < 1 || width > RESIZE_MAX_SIDE || height > RESIZE_MAX_SIDE)
+    if (width < 1 || height < 1 || width > RESIZE_MAX_TARGET || height > RESIZE_MAX_TARGET)
         return error_set(e, "resize: target size %dx%d is invalid, each side must be 1..%d", width,
-                         height, RESIZE_MAX_SIDE);
+                         height, RESIZE_MAX_TARGET);
+    if (cw < 1 || ch < 1 || cw > RESIZE_MAX_SIDE || ch > RESIZE_MAX_SIDE || x0 < 0 || y0 < 0 ||
+        x0 > width - cw || y0 > height - ch)
+        return error_set(e, "resize: window %dx%d at (%d, %d) is not inside %dx%d", cw, ch, x0, y0,
+                         width, height);
     size_t in_bytes = rgb_bytes(in->width, in->height);
-    size_t out_bytes = rgb_bytes(width, height);
+    size_t out_bytes = rgb_bytes(cw, ch);
     if (!in_bytes || !out_bytes)
         return error_set(e, "resize: %dx%d -> %dx%d does not fit in memory", in->width, in->height,
-                         width, height);
+                         cw, ch);
 
     uint8_t *rgb = malloc(out_bytes);
-    if (!rgb) return error_set(e, "resize: out of memory for a %dx%d image", width, height);
+    if (!rgb) return error_set(e, "resize: out of memory for a %dx%d image", cw, ch);
     int need_horizontal = width != in->width;
     int need_vertical = height != in->height;
-    if (!need_horizontal && !need_vertical) {
-        memcpy(rgb, in->rgb, in_bytes);
-        *out = (Image){.width = width, .height = height, .rgb = rgb};
-        return 0;
-    }
-
     Coeffs hc = {0}, vc = {0};
     uint8_t *tmp = NULL;
     int status = -1;
-    // Like Pillow, the horizontal pass only makes the rows the vertical pass reads.
-    int row0 = 0, rows = in->height;
+    // Like Pillow, the horizontal pass only makes the rows the vertical pass
+    // reads; here also only the window's columns.
+    int row0 = y0, rows = ch;
     if (need_vertical) {
-        if (coeffs_init(&vc, in->height, height, e) != 0) goto done;
+        if (coeffs_init(&vc, in->height, height, y0, ch, e) != 0) goto done;
         row0 = vc.bounds[0];
-        rows = vc.bounds[2 * height - 2] + vc.bounds[2 * height - 1] - row0;
+        rows = vc.bounds[2 * ch - 2] + vc.bounds[2 * ch - 1] - row0;
     }
     const uint8_t *src = in->rgb + (size_t)row0 * (size_t)in->width * 3;
-    int src_w = in->width;
-    if (need_horizontal) {
-        if (coeffs_init(&hc, in->width, width, e) != 0) goto done;
-        uint8_t *dst = rgb;
-        if (need_vertical) {
-            size_t tmp_bytes = rgb_bytes(width, rows);
-            tmp = tmp_bytes ? malloc(tmp_bytes) : NULL;
-            if (!tmp) {
-                error_set(e, "resize: out of memory for a %dx%d intermediate image", width, rows);
-                goto done;
-            }
-            dst = tmp;
+    uint8_t *dst = need_vertical ? NULL : rgb;
+    if (need_vertical) {
+        size_t tmp_bytes = rgb_bytes(cw, rows);
+        if (!tmp_bytes || !(tmp = malloc(tmp_bytes))) {
+            error_set(e, "resize: out of memory for a %dx%d intermediate image", cw, rows);
+            goto done;
         }
-        resample_horizontal(dst, width, src, in->width, rows, &hc);
-        src = dst;
-        src_w = width;
+        dst = tmp;
     }
-    if (need_vertical) resample_vertical(rgb, height, src_w, src, row0, &vc);
-    *out = (Image){.width = width, .height = height, .rgb = rgb};
+    if (need_horizontal) {
+        if (coeffs_init(&hc, in->width, width, x0, cw, e) != 0) goto done;
+        resample_horizontal(dst, cw, src, in->width, rows, &hc);
+    } else {
+        // The window's columns, as they are.
+        for (int y = 0; y < rows; y++)
+            memcpy(dst + (size_t)y * cw * 3, src + ((size_t)y * in->width + x0) * 3,
+                   (size_t)cw * 3);
+    }
+    if (need_vertical) resample_vertical(rgb, ch, cw, tmp, row0, &vc);
+    *out = (Image){.width = cw, .height = ch, .rgb = rgb};
     rgb = NULL;
     status = 0;
 done:

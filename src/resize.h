@@ -25,4 +25,11 @@
 
 int image_resize(const Image *in, int width, int height, Image *out, Error *e);
 
+/* Only the cw x ch window at (x0, y0) of that resize, bit for bit the same
+ * pixels, computed without the rest: what torchvision's Resize followed by
+ * CenterCrop needs, in memory bounded by the window whatever the aspect
+ * ratio. out is cw x ch. */
+int image_resize_window(const Image *in, int width, int height, int x0, int y0, int cw, int ch,
+                        Image *out, Error *e);
+
 #endif

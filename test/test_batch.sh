@@ -54,7 +54,7 @@ recursive_run() {
                 for r in recs if r['status'] == 'error') \
         and {r['input'].split('/in/')[1] for r in recs if r['status'] == 'error'} \
             == {'bad/corrupt.png', 'bad/text.jpg'}" || return 1
-    grep -q "corrupt.png: corrupt PNG" "$TMP/err" && grep -q "text.jpg: unsupported image format" "$TMP/err" ||
+    grep -q "corrupt.png: truncated PNG" "$TMP/err" && grep -q "text.jpg: unsupported image format" "$TMP/err" ||
         fail_with "stderr: $(cat "$TMP/err")" || return 1
     ! grep -q "$(printf '\r')" "$TMP/err" || fail_with "a progress bar on a non-terminal"
 }

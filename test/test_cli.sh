@@ -50,7 +50,7 @@ printf 'not an image\n' >"$TMP/text.jpg"
 check "text file named .jpg" expect 1 "text.jpg: unsupported image format" \
     "$GUIDEDBP" -w "$TINY" -o "$TMP/x.png" "$TMP/text.jpg"
 head -c 3000 "$CAT" >"$TMP/truncated.png"
-check "truncated PNG" expect 1 "truncated.png: corrupt PNG" \
+check "truncated PNG" expect 1 "truncated.png: truncated PNG" \
     "$GUIDEDBP" -w "$TINY" -o "$TMP/x.png" "$TMP/truncated.png"
 
 check "missing weights" expect 3 "nothere.safetensors" \

@@ -155,10 +155,39 @@ static void test_rejects_bad_arguments(void) {
     CHECK(image_resize(&in, 0, 0, &out, NULL) == -1);
 }
 
+/* A window of a resize is exactly that part of the whole resize. */
+static void test_window_is_part_of_the_whole(void) {
+    Image in = {97, 61, malloc(97 * 61 * 3)}, whole = {0}, part = {0};
+    for (int i = 0; i < 97 * 61 * 3; i++) in.rgb[i] = (uint8_t)(i * 7919 % 251);
+    const int sizes[][2] = {{336, 224}, {50, 40}, {97, 30}, {300, 61}, {97, 61}};
+    const int windows[][4] = {{56, 0, 224, 224}, {3, 5, 40, 30}, {0, 7, 97, 20},
+                              {100, 1, 150, 60}, {10, 20, 30, 40}};
+    for (int t = 0; t < 5; t++) {
+        Error e;
+        int w = sizes[t][0], h = sizes[t][1];
+        const int *win = windows[t];
+        CHECK(image_resize(&in, w, h, &whole, &e) == 0);
+        CHECK_MSG(image_resize_window(&in, w, h, win[0], win[1], win[2], win[3], &part, &e) == 0,
+                  "%s", e.msg);
+        int same = part.width == win[2] && part.height == win[3];
+        for (int y = 0; same && y < win[3]; y++)
+            same = memcmp(part.rgb + (size_t)y * win[2] * 3,
+                          whole.rgb + ((size_t)(win[1] + y) * w + win[0]) * 3,
+                          (size_t)win[2] * 3) == 0;
+        CHECK_MSG(same, "case %d: the window differs from the whole", t);
+        image_free(&whole);
+        image_free(&part);
+    }
+    Error e;
+    CHECK(image_resize_window(&in, 50, 40, 40, 0, 20, 10, &part, &e) != 0); // sticks out
+    free(in.rgb);
+}
+
 int main(void) {
     RUN(test_matches_pillow);
     RUN(test_unchanged_size_is_a_copy);
     RUN(test_flat_image_stays_flat);
     RUN(test_rejects_bad_arguments);
+    RUN(test_window_is_part_of_the_whole);
     return test_summary();
 }
