@@ -71,7 +71,12 @@ static uint32_t be32(const unsigned char *p) {
 /* Walks a PNG's chunks before stb sees it: stb ignores CRCs (PIL refuses a
  * file whose CRC is wrong, and so do we), and its own size limits would
  * word a decompression bomb as a corrupt header. Gives IHDR's size. */
-static int check_png(const unsigned char *d, size_t n, const char *name, int *w, int *h,
+typedef struct {
+    int w, h, depth, colour, interlace;
+    size_t idat; // bytes of compressed image data
+} PngHeader;
+
+static int check_png(const unsigned char *d, size_t n, const char *name, PngHeader *hd,
                      Error *e) {
     uint32_t table[256];
     for (uint32_t i = 0; i < 256; i++) {
@@ -94,9 +99,12 @@ static int check_png(const unsigned char *d, size_t n, const char *name, int *w,
             if (strcmp(type, "IHDR") != 0 || len != 13)
                 return error_set(e, "%s: corrupt PNG (the first chunk is not IHDR)", name);
             uint32_t iw = be32(d + at + 8), ih = be32(d + at + 12);
-            *w = iw > INT32_MAX ? INT32_MAX : (int)iw;
-            *h = ih > INT32_MAX ? INT32_MAX : (int)ih;
+            hd->w = iw > INT32_MAX ? INT32_MAX : (int)iw;
+            hd->h = ih > INT32_MAX ? INT32_MAX : (int)ih;
+            hd->depth = d[at + 16], hd->colour = d[at + 17], hd->interlace = d[at + 20];
+            hd->idat = 0;
         }
+        if (strcmp(type, "IDAT") == 0) hd->idat += len;
         uint32_t crc = 0xFFFFFFFFu;
         for (size_t i = at + 4; i < at + 8 + len; i++) crc = table[(crc ^ d[i]) & 0xFF] ^ (crc >> 8);
         if ((crc ^ 0xFFFFFFFFu) != be32(d + at + 8 + len))
@@ -104,6 +112,104 @@ static int check_png(const unsigned char *d, size_t n, const char *name, int *w,
         at += 12 + (size_t)len;
         if (strcmp(type, "IEND") == 0) return 0;
     }
+}
+
+/* Walks a JPEG's marker segments up to the scan: stb_image 2.27 trusts a
+ * DHT segment's code counts (a sum over 256 overflows its tables) and
+ * decodes a file without Huffman tables into noise, so both are refused
+ * here first. */
+static int check_jpeg(const unsigned char *d, size_t n, const char *name, Error *e) {
+    size_t at = 2;
+    int tables = 0;
+    while (at + 4 <= n) {
+        if (d[at] != 0xFF) return error_set(e, "%s: corrupt JPEG (no marker at byte %zu)", name, at);
+        unsigned marker = d[at + 1];
+        if (marker == 0xFF) { // fill byte
+            at++;
+            continue;
+        }
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
+            at += 2;
+            continue;
+        }
+        size_t len = (size_t)d[at + 2] << 8 | d[at + 3];
+        if (len < 2 || len > n - at - 2)
+            return error_set(e, "%s: truncated JPEG (segment 0x%02X runs past the end)", name,
+                             marker);
+        if (marker == 0xDA) {
+            if (!tables)
+                return error_set(e, "%s: corrupt JPEG (no DHT Huffman table before the scan)",
+                                 name);
+            return 0;
+        }
+        if (marker == 0xC4) {
+            size_t p = at + 4, end = at + 2 + len;
+            while (p < end) {
+                if (end - p < 17 || (d[p] >> 4) > 1 || (d[p] & 15) > 3)
+                    return error_set(e, "%s: corrupt JPEG (bad DHT table header)", name);
+                size_t codes = 0;
+                for (int i = 1; i <= 16; i++) codes += d[p + i];
+                if (codes > 256 || codes > end - p - 17)
+                    return error_set(e, "%s: corrupt JPEG (DHT table with %zu codes)", name, codes);
+                p += 17 + codes;
+                tables++;
+            }
+        }
+        at += 2 + len;
+    }
+    return error_set(e, "%s: truncated JPEG (no scan)", name);
+}
+
+/* Bytes a PNG's image data inflates to: per row a filter byte and the
+ * packed samples, for each of the seven passes when interlaced. 0 for a
+ * colour type or depth PNG does not have. */
+static size_t png_raw_size(const PngHeader *hd) {
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    if (hd->colour > 6 || !channels[hd->colour] || hd->depth < 1 || hd->depth > 16) return 0;
+    size_t bits = (size_t)channels[hd->colour] * (size_t)hd->depth;
+    static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1},
+                     dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    if (!hd->interlace) return (size_t)hd->h * (1 + ((size_t)hd->w * bits + 7) / 8);
+    size_t total = 0;
+    for (int p = 0; p < 7; p++) {
+        size_t pw = hd->w > x0[p] ? (size_t)(hd->w - x0[p] + dx[p] - 1) / dx[p] : 0;
+        size_t ph = hd->h > y0[p] ? (size_t)(hd->h - y0[p] + dy[p] - 1) / dy[p] : 0;
+        if (pw && ph) total += ph * (1 + (pw * bits + 7) / 8);
+    }
+    return total;
+}
+
+/* A zlib stream can inflate a thousandfold: stb would grow its buffer to
+ * whatever the IDAT chunks hold. Inflating them first into a buffer of
+ * exactly the size the header promises refuses such a file in bounded
+ * memory (the pixels themselves are then decoded by stb as usual). */
+static int check_png_inflate(const unsigned char *d, size_t n, const char *name,
+                             const PngHeader *hd, Error *e) {
+    size_t raw = png_raw_size(hd);
+    if (raw == 0 || raw >= INT32_MAX || hd->idat >= INT32_MAX)
+        return error_set(e, "%s: corrupt PNG (colour type %d at %d bits)", name, hd->colour,
+                         hd->depth);
+    unsigned char *idat = malloc(hd->idat ? hd->idat : 1), *out = malloc(raw + 1);
+    if (!idat || !out) {
+        free(idat);
+        free(out);
+        return error_set(e, "%s: out of memory checking its image data", name);
+    }
+    size_t got = 0;
+    for (size_t at = 8; at + 12 <= n;) {
+        uint32_t len = be32(d + at);
+        if (memcmp(d + at + 4, "IDAT", 4) == 0) memcpy(idat + got, d + at + 8, len), got += len;
+        if (memcmp(d + at + 4, "IEND", 4) == 0) break;
+        at += 12 + (size_t)len;
+    }
+    int out_len = stbi_zlib_decode_buffer((char *)out, (int)raw + 1, (const char *)idat, (int)got);
+    free(idat);
+    free(out);
+    if (out_len >= 0) return 0; // less than needed is stb's to report
+    if (strcmp(stb_reason(), "output buffer limit") == 0)
+        return error_set(e, "%s: corrupt PNG (its image data inflates to more than the %zu "
+                         "bytes a %dx%d image needs)", name, raw, hd->w, hd->h);
+    return error_set(e, "%s: corrupt PNG data (%s)", name, stb_reason());
 }
 
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
@@ -115,9 +221,13 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
     if (size > IMAGE_MAX_FILE_BYTES)
         return error_set(e, "%s: %zu bytes, more than the %d MB limit for an image", name, size,
                          IMAGE_MAX_FILE_BYTES >> 20);
-    int w, h, comp;
-    if (strcmp(format, "PNG") == 0) {
-        if (check_png(data, size, name, &w, &h, e) != 0) return -1;
+    int w, h, comp, png = strcmp(format, "PNG") == 0;
+    PngHeader hd = {0};
+    if (png) {
+        if (check_png(data, size, name, &hd, e) != 0) return -1;
+        w = hd.w, h = hd.h;
+    } else if (check_jpeg(data, size, name, e) != 0) {
+        return -1;
     } else if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
         return error_set(e, "%s: corrupt %s header (%s)", name, format, stb_reason());
     }
@@ -126,6 +236,7 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
         return error_set(e, "%s: %s of %dx%d pixels is outside the limits (at most %d a side, "
                          "%" PRId64 " pixels in all; see --max-pixels)", name, format, w, h,
                          IMAGE_MAX_SIDE, max_pixels);
+    if (png && check_png_inflate(data, size, name, &hd, e) != 0) return -1;
     // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG and
     // JPEG colour type, and 8-bit output keeps the high byte of 16-bit data.
     int dw, dh;

@@ -166,9 +166,20 @@ static void show_progress(const Run *r) {
             eta / 60, eta % 60);
 }
 
+/* One line on stderr: file names come from strangers, so control bytes
+ * (a newline, a terminal escape) are shown as \xNN, never sent raw. */
+static void print_error(const char *msg) {
+    fputs("guidedbp: ", stderr);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) fprintf(stderr, "\\x%02x", *p);
+        else fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 static void report_error(const Run *r, const char *msg) {
     clear_progress(r);
-    fprintf(stderr, "guidedbp: %s\n", msg);
+    print_error(msg);
 }
 
 /* The k best classes, best first (ties keep index order). */
@@ -582,7 +593,7 @@ static int run(const Options *o) {
     const int size = PREPROCESS_SIZE;
 
     if (inputs_collect(&r.inputs, o, &err) != 0) {
-        fprintf(stderr, "guidedbp: %s\n", err.msg);
+        print_error(err.msg);
         fprintf(stderr, "Try 'guidedbp --help' for more information.\n");
         return EXIT_USAGE;
     }
@@ -600,7 +611,7 @@ static int run(const Options *o) {
         goto done;
     }
     if (weights_load(&r.weights, o->weights, &err) != 0) {
-        fprintf(stderr, "guidedbp: %s\n", err.msg);
+        print_error(err.msg);
         if (strcmp(o->weights, CLI_DEFAULT_WEIGHTS) == 0)
             fprintf(stderr, "guidedbp: get torchvision's pretrained AlexNet with 'make weights', "
                             "or try the tool with --weights random:0\n");
@@ -615,19 +626,21 @@ static int run(const Options *o) {
                 (unsigned long long)o->seed, o->weights);
     r.threads = o->threads ? o->threads : parallel_cpus();
     if (net_init(&r.net, &r.weights, size, size, batch, r.threads, &err) != 0) {
-        fprintf(stderr, "guidedbp: %s\n", err.msg);
+        print_error(err.msg);
         status = EXIT_IO;
         goto done;
     }
     r.classes = net_classes(&r.net);
     if ((o->class_arg && labels_parse("--class", o->class_arg, r.classes, &r.target, &err) != 0) ||
         (o->vs_arg && labels_parse("--vs", o->vs_arg, r.classes, &r.vs, &err) != 0)) {
-        fprintf(stderr, "guidedbp: %s\nTry 'guidedbp --help' for more information.\n", err.msg);
+        print_error(err.msg);
+        fputs("Try 'guidedbp --help' for more information.\n", stderr);
         status = EXIT_USAGE;
         goto done;
     }
     if (make_spec(&r, &err) != 0) {
-        fprintf(stderr, "guidedbp: %s\nTry 'guidedbp --help' for more information.\n", err.msg);
+        print_error(err.msg);
+        fputs("Try 'guidedbp --help' for more information.\n", stderr);
         status = EXIT_USAGE;
         goto done;
     }
@@ -693,7 +706,8 @@ int main(int argc, char **argv) {
     case CLI_HELP: usage(stdout); return 0;
     case CLI_VERSION: printf("guidedbp " GUIDEDBP_VERSION "\n"); return 0;
     case CLI_ERROR:
-        fprintf(stderr, "guidedbp: %s\nTry 'guidedbp --help' for more information.\n", err.msg);
+        print_error(err.msg);
+        fputs("Try 'guidedbp --help' for more information.\n", stderr);
         return EXIT_USAGE;
     }
     struct sigaction sa = {.sa_handler = on_signal};

@@ -67,9 +67,16 @@ static const float *expect(const SafeTensors *st, const char *path, const char *
 static int bind_file(Weights *w, const char *path, Error *e) {
     const SafeTensors *st = &w->file;
     const char *arch = safetensors_metadata(st, "arch");
-    if (arch_lookup(arch ? arch : "alexnet", &w->arch) != 0)
+    if (arch_lookup(arch ? arch : "alexnet", &w->arch) != 0) {
+        // Shown printable and short, so the message stays one line.
+        char shown[40];
+        size_t i = 0;
+        for (; arch[i] && i < sizeof shown - 1; i++)
+            shown[i] = arch[i] >= 0x20 && arch[i] < 0x7f ? arch[i] : '?';
+        shown[i] = '\0';
         return error_set(e, "%s: unknown architecture '%s' in the metadata (known: %s)", path,
-                         arch, arch_names());
+                         shown, arch_names());
+    }
     const Arch *a = &w->arch;
     int64_t in_c = 3;
     char prefix[32];

@@ -399,8 +399,13 @@ int main(int argc, char **argv) {
     getloadavg(load, 3);
     printf("machine: %s, %d threads used of %d CPUs, load average %.2f\n", cpu, bb.threads,
            parallel_cpus(), load[0]);
-    printf("OpenBLAS core: %s%s\n", openblas_get_corename(),
+    const char *better = conv_blas_better_core();
+    printf("OpenBLAS core: %s%s", openblas_get_corename(),
            getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE set)" : "");
+    if (better)
+        printf(": OpenBLAS does not know this CPU; rerun with OPENBLAS_CORETYPE=%s for its "
+               "kernels", better);
+    printf("\n");
     printf("weights: %s (loaded and checked in %.1f ms)\n", weights, load_ms);
 
     double peak1 = 0, peak = 0;

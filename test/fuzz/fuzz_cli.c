@@ -1,10 +1,13 @@
 /* libFuzzer target: cli_parse on an argv made from the input, split at NUL
  * bytes (argv[0] is "guidedbp"). On success every value must be within
- * the ranges cli.h promises; on failure the message must say something. */
+ * the ranges cli.h promises, and a --class value goes through labels_parse
+ * (for ImageNet's 1000 classes and for a 10-class model); on failure the
+ * message must say something. */
 
 #include "cli.h"
 #include "fuzz_util.h"
 #include "image.h"
+#include "labels.h"
 #include "parallel.h"
 
 enum { MAX_ARGS = 64 };
@@ -43,6 +46,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             o.max_pixels < 1 || o.max_pixels > (int64_t)IMAGE_MAX_SIDE * IMAGE_MAX_SIDE ||
             !o.weights)
             abort();
+        static const int classes[2] = {1000, 10};
+        for (int i = 0; o.class_arg && i < 2; i++) {
+            int index = -1;
+            Error le = {{0}};
+            if (labels_parse("--class", o.class_arg, classes[i], &index, &le) == 0) {
+                if (index < 0 || index >= classes[i]) abort();
+            } else if (!le.msg[0]) {
+                abort();
+            }
+        }
     } else if (rc != CLI_HELP && rc != CLI_VERSION) {
         abort();
     }

@@ -69,11 +69,12 @@ static const char *fuzz_path(const uint8_t *data, size_t size) {
     return path;
 }
 
-/* Every refusal names its file first: "<path>: ...", on one line. */
+/* Every refusal names its file first: "<path>: ...". (Strings quoted from
+ * the file may hold any byte; src/main.c prints messages escaped.) */
 static void fuzz_check_message(const char *msg, const char *path) {
     size_t n = strlen(path);
-    if (strncmp(msg, path, n) != 0 || msg[n] != ':' || strchr(msg, '\n')) {
-        fprintf(stderr, "FUZZ FINDING: message does not name %s on one line: %s\n", path, msg);
+    if (strncmp(msg, path, n) != 0 || msg[n] != ':') {
+        fprintf(stderr, "FUZZ FINDING: message does not start with %s: %s\n", path, msg);
         abort();
     }
 }
