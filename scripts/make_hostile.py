@@ -185,15 +185,17 @@ def bits_to_bytes(nbits):
 
 
 def jpeg(w, h, ncomp=3, progressive=False, adobe=None, data_override=None, truncate=None,
-         luma=(1, 1), tables=None):
-    """luma: the first component's sampling factors (2, 2) is 4:2:0, (2, 1) 4:2:2."""
+         luma=(1, 1), tables=None, quant=True, se=63):
+    """luma: the first component's sampling factors (2, 2) is 4:2:0, (2, 1) 4:2:2.
+    quant=False leaves out the DQT; se is a baseline scan's Se (decoders
+    ignore it: a baseline scan always codes all 64 coefficients)."""
     soi = b"\xff\xd8"
     app = b""
     if adobe is not None:
         app = marker(0xEE, b"Adobe" + struct.pack(">HHHB", 100, 0, 0, adobe))
     else:
         app = marker(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
-    dqt = marker(0xDB, b"\x00" + b"\x01" * 64)
+    dqt = marker(0xDB, b"\x00" + b"\x01" * 64) if quant else b""
     hs, vs = luma
     comps = b"".join(bytes([i + 1, (hs << 4 | vs) if i == 0 else 0x11, 0]) for i in range(ncomp))
     sof = marker(0xC2 if progressive else 0xC0,
@@ -205,7 +207,7 @@ def jpeg(w, h, ncomp=3, progressive=False, adobe=None, data_override=None, trunc
     scans = b""
     if not progressive:
         sos = marker(0xDA, bytes([ncomp]) + b"".join(bytes([i + 1, 0x00]) for i in range(ncomp))
-                     + bytes([0, 63, 0]))
+                     + bytes([0, se, 0]))
         data = bits_to_bytes(mcus * per_mcu * 2) if data_override is None else data_override
         scans = sos + data
     else:
@@ -222,6 +224,21 @@ def jpeg(w, h, ncomp=3, progressive=False, adobe=None, data_override=None, trunc
     if truncate is not None:
         return body[:truncate]
     return body + b"\xff\xd9"
+
+
+def progressive_without_dc():
+    """A progressive JPEG whose only scan is an AC one: no scan starts the DC
+    coefficients, which stb_image 2.27 then leaves uninitialised."""
+    full = jpeg(16, 16, 1, progressive=True)
+    first = full.index(b"\xff\xda")
+    return full[:first] + full[full.index(b"\xff\xda", first + 2):]
+
+
+def no_scan():
+    """Tables and a frame header, then EOI: no scan at all, so stb_image 2.27
+    returns its freshly allocated, uninitialised component buffers as pixels."""
+    full = jpeg(16, 24, 3)
+    return full[:full.index(b"\xff\xda")] + b"\xff\xd9"
 
 
 # ------------------------------------------------------ other formats, .png
@@ -428,6 +445,14 @@ def image_cases():
         # No DHT at all: stb_image 2.27 decodes with uninitialised tables
         # (MemorySanitizer), which fuzz_image turned into an assert() abort.
         "i_no_dht.jpg": jpeg(16, 16, 1, tables=b"\xff\xfe\x00\x04no"),
+        # Decoded from tables the file never defines: stb_image 2.27 leaves
+        # them uninitialised and outputs heap memory (fuzz_image_msan), or
+        # indexes far out of bounds (fuzz_image: index 16777229 of [257]).
+        "i_undefined_ac_table.jpg": jpeg(16, 16, 1, tables=dht(0, 0, [0])),
+        "i_no_dqt.jpg": jpeg(16, 16, 3, quant=False),
+        "i_undefined_ac_se0.jpg": jpeg(16, 16, 1, tables=dht(0, 0, [0]), se=0),
+        "i_progressive_no_dc.jpg": progressive_without_dc(),
+        "i_no_scan.jpg": no_scan(),
         "i_dht_overflow.jpg": jpeg(16, 16, 1, tables=dht(0, 0, [0]) + dht_overflow()),
         # Found by fuzz_image: a DHT whose 16-byte length leaves 1 byte after
         # its only table, so stb reads a second table from the next segment's
@@ -475,6 +500,11 @@ MANIFEST = [
     ("i_truncated_scan.jpg", "image", 1, r"i_truncated_scan\.jpg: corrupt JPEG"),
     ("i_bad_huffman.jpg", "image", 1, r"i_bad_huffman\.jpg: corrupt JPEG data \(bad huffman code\)"),
     ("i_no_dht.jpg", "image", 1, r"i_no_dht\.jpg: corrupt JPEG.*(DHT|Huffman table)"),
+    ("i_undefined_ac_table.jpg", "image", 1, r"i_undefined_ac_table\.jpg: corrupt JPEG"),
+    ("i_no_dqt.jpg", "image", 1, r"i_no_dqt\.jpg: corrupt JPEG"),
+    ("i_undefined_ac_se0.jpg", "image", 1, r"i_undefined_ac_se0\.jpg: corrupt JPEG"),
+    ("i_progressive_no_dc.jpg", "image", 1, r"i_progressive_no_dc\.jpg: corrupt JPEG"),
+    ("i_no_scan.jpg", "image", 1, r"i_no_scan\.jpg: (corrupt|truncated) JPEG"),
     ("i_dht_overflow.jpg", "image", 1, r"i_dht_overflow\.jpg: corrupt JPEG.*DHT"),
     ("i_dht_spill.jpg", "image", 1, r"i_dht_spill\.jpg: corrupt JPEG.*DHT"),
     ("i_zero_height.jpg", "image", 1, r"i_zero_height\.jpg: (corrupt JPEG|JPEG of 16x0 pixels)"),

@@ -114,33 +114,74 @@ static int check_png(const unsigned char *d, size_t n, const char *name, PngHead
     }
 }
 
-/* Walks a JPEG's marker segments up to the scan: stb_image 2.27 trusts a
- * DHT segment's code counts (a sum over 256 overflows its tables) and
+/* Walks all of a JPEG's marker segments, the scans' entropy-coded data
+ * skipped: stb_image 2.27 trusts a DHT segment's code counts (a sum over
+ * 256 overflows its tables; progressive files carry DHTs between scans) and
  * decodes a file without Huffman tables into noise, so both are refused
  * here first. */
 static int check_jpeg(const unsigned char *d, size_t n, const char *name, Error *e) {
     size_t at = 2;
-    int tables = 0;
-    while (at + 4 <= n) {
+    int tables = 0, defined[2][4] = {{0}}; // [DC, AC][table id]
+    int quant[4] = {0}, frame_quant[256], progressive = 0, frame = 0;
+    int scanned[256] = {0}; // per component: 1 once a scan starts its (DC) coefficients
+    for (int i = 0; i < 256; i++) frame_quant[i] = -1;
+    while (at + 2 <= n) {
         if (d[at] != 0xFF) return error_set(e, "%s: corrupt JPEG (no marker at byte %zu)", name, at);
         unsigned marker = d[at + 1];
         if (marker == 0xFF) { // fill byte
             at++;
             continue;
         }
+        if (marker == 0xD9) break; // EOI
         if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
             at += 2;
             continue;
         }
+        if (n - at < 4) break;
         size_t len = (size_t)d[at + 2] << 8 | d[at + 3];
         if (len < 2 || len > n - at - 2)
             return error_set(e, "%s: truncated JPEG (segment 0x%02X runs past the end)", name,
                              marker);
+        if (marker == 0xDB) { // DQT: which quantization tables exist
+            for (size_t p = at + 4, end = at + 2 + len; p < end;) {
+                size_t size = (d[p] >> 4) ? 129 : 65;
+                if ((d[p] & 15) > 3 || size > end - p)
+                    return error_set(e, "%s: corrupt JPEG (bad DQT table)", name);
+                quant[d[p] & 15] = 1;
+                p += size;
+            }
+        }
+        if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+            marker != 0xCC) { // SOF: each component's quantization table
+            size_t nc = len >= 8 ? d[at + 9] : 0;
+            if (nc < 1 || len != 8 + 3 * nc)
+                return error_set(e, "%s: corrupt JPEG (bad frame header)", name);
+            for (size_t c = 0; c < nc; c++) frame_quant[d[at + 10 + 3 * c]] = d[at + 12 + 3 * c];
+            progressive = marker == 0xC2;
+            frame = 1;
+        }
         if (marker == 0xDA) {
-            if (!tables)
-                return error_set(e, "%s: corrupt JPEG (no DHT Huffman table before the scan)",
-                                 name);
-            return 0;
+            // Every table the scan uses must exist: stb 2.27 decodes with an
+            // undefined table's garbage (Huffman offsets out of bounds, or a
+            // zero quantization table). A baseline scan always uses both
+            // Huffman tables; a progressive one DC (Ss = 0) or AC.
+            size_t ns = len >= 3 ? d[at + 4] : 0;
+            if (!frame || ns < 1 || ns > 4 || len != 6 + 2 * ns)
+                return error_set(e, "%s: corrupt JPEG (bad scan header)", name);
+            int ss = d[at + 5 + 2 * ns];
+            for (size_t c = 0; c < ns; c++) {
+                int id = d[at + 5 + 2 * c], td = d[at + 6 + 2 * c] >> 4, ta = d[at + 6 + 2 * c] & 15;
+                int dc = !progressive || ss == 0, ac = !progressive || ss > 0;
+                if (td > 3 || ta > 3 || (dc && !defined[0][td]) || (ac && !defined[1][ta]))
+                    return error_set(e, "%s: corrupt JPEG (a scan uses a Huffman table no DHT "
+                                     "defined)", name);
+                if (frame_quant[id] < 0 || frame_quant[id] > 3 || !quant[frame_quant[id]])
+                    return error_set(e, "%s: corrupt JPEG (a component's quantization table "
+                                     "is not defined by any DQT)", name);
+                if (progressive && ss > 0 && !scanned[id])
+                    return error_set(e, "%s: corrupt JPEG (an AC scan before its DC scan)", name);
+                if (dc) scanned[id] = 1;
+            }
         }
         if (marker == 0xC4) {
             size_t p = at + 4, end = at + 2 + len;
@@ -151,13 +192,28 @@ static int check_jpeg(const unsigned char *d, size_t n, const char *name, Error 
                 for (int i = 1; i <= 16; i++) codes += d[p + i];
                 if (codes > 256 || codes > end - p - 17)
                     return error_set(e, "%s: corrupt JPEG (DHT table with %zu codes)", name, codes);
+                defined[d[p] >> 4][d[p] & 15] = 1;
                 p += 17 + codes;
                 tables++;
             }
         }
         at += 2 + len;
+        if (marker == 0xDA) {
+            // Entropy-coded data: a 0xFF is followed by 0x00 (a stuffed
+            // byte) or a restart marker, until the next real marker.
+            while (at + 1 < n && !(d[at] == 0xFF && d[at + 1] != 0x00 &&
+                                   !(d[at + 1] >= 0xD0 && d[at + 1] <= 0xD7)))
+                at++;
+        }
     }
-    return error_set(e, "%s: truncated JPEG (no scan)", name);
+    // Like libjpeg, a missing EOI is tolerated once the structure was sound;
+    // but stb 2.27 hands out uninitialised memory for a component no scan
+    // ever started.
+    for (int id = 0; id < 256; id++)
+        if (frame_quant[id] >= 0 && !scanned[id])
+            return error_set(e, "%s: %s JPEG (no scan for component %d)", name,
+                             at + 2 > n ? "truncated" : "corrupt", id);
+    return frame ? 0 : error_set(e, "%s: truncated JPEG (no frame)", name);
 }
 
 /* Bytes a PNG's image data inflates to: per row a filter byte and the

@@ -95,7 +95,7 @@ CLONES static void backward_cols(void *ctx, int task) {
             float g = l->in[(size_t)b * l->n_out + o];
             if (g == 0.0f) continue;
             float *dx = l->out + (size_t)b * l->n_in;
-            Wide gv = g - (Wide){0};
+            Wide gv = g - (Wide){0}; // g in every element
             int i = i0;
             for (; i < vec_end; i += WIDE) {
                 Wide d, r;

@@ -151,7 +151,9 @@ interrupted_then_resumed() {
     kill -"$sig" $pid
     wait $pid
     status=$?
-    done_before=$(ls "$out"/*.png 2>/dev/null | wc -l)
+    # Done: both outputs there (a kill may fall between the PNG and the .npy).
+    done_before=0
+    for f in "$out"/*.png; do [ -e "${f%.png}.npy" ] && done_before=$((done_before + 1)); done
     [ "$done_before" -lt 12 ] || fail_with "the run finished before the signal" || return 1
     if [ "$sig" = TERM ]; then
         [ $status -eq 130 ] && grep -q "interrupted after" "$TMP/err_$sig" ||
