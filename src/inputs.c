@@ -255,7 +255,7 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
     if (rc == 0 && list->batch_mode && !o->output)
         rc = error_set(e, "several inputs: give an output directory with -o DIR");
     if (rc == 0) {
-        qsort(found.items, found.n, sizeof *found.items, by_path);
+        if (found.n > 1) qsort(found.items, found.n, sizeof *found.items, by_path);
         list->total = (int)found.n;
         list->cap = (int)found.n;
         list->items = calloc(found.n ? found.n : 1, sizeof *list->items);
