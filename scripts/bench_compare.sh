@@ -19,7 +19,7 @@
 # Environment: RUNS (default 5) runs of each; PYTHON (default /usr/bin/python3);
 # BENCH_WEIGHTS, a .safetensors file for both tools (default
 # weights/alexnet.safetensors, else random full-size weights made by PyTorch
-# in build/bench/, the same work). Both tools use every CPU.
+# in build/bench-weights/, the same work). Both tools use every CPU.
 set -eu
 bin=${1:-./guidedbp}
 py=${PYTHON:-/usr/bin/python3}
@@ -43,12 +43,12 @@ if [ -n "${BENCH_WEIGHTS:-}" ]; then
 elif [ -f weights/alexnet.safetensors ]; then
     weights=weights/alexnet.safetensors
 else
-    weights=build/bench/alexnet_random.safetensors
+    weights=build/bench-weights/alexnet_random.safetensors
     if [ ! -f "$weights" ]; then
         echo "bench-compare: no weights/alexnet.safetensors; making random full-size weights" \
-             "in build/bench/ (same shapes, same work)" >&2
-        mkdir -p build/bench
-        "$py" "$torch_script" make-weights build/bench/alexnet_random.pth "$weights"
+             "in build/bench-weights/ (same shapes, same work)" >&2
+        mkdir -p build/bench-weights
+        "$py" "$torch_script" make-weights build/bench-weights/alexnet_random.pth "$weights"
     fi
 fi
 

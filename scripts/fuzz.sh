@@ -5,6 +5,7 @@
 # test/fuzz/corpus/TARGET (the committed corpus never grows by itself).
 # Targets: safetensors weights image cli (default: all, one after another).
 # SECONDS 0 only builds them (run one by hand: build/fuzz/fuzz_TARGET -help=1).
+# FUZZ_OUT=DIR builds and works in DIR instead of build/fuzz (two runs at once).
 #
 # FUZZ_MSAN=1: the image target with MemorySanitizer instead, as
 # build/fuzz/fuzz_image_msan (only the image sources are linked: MSan needs
@@ -26,7 +27,7 @@ seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=${*:-safetensors weights image cli}
 CC=${FUZZ_CC:-clang}
-out=build/fuzz
+out=${FUZZ_OUT:-build/fuzz}
 
 command -v "$CC" >/dev/null 2>&1 ||
     { echo "fuzz.sh: $CC not found (apt-get install clang libclang-rt-dev)" >&2; exit 2; }
