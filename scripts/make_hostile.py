@@ -226,6 +226,18 @@ def jpeg(w, h, ncomp=3, progressive=False, adobe=None, data_override=None, trunc
     return body + b"\xff\xd9"
 
 
+def dht_behind_fill_bytes():
+    """Found by fuzz_image: a progressive JPEG whose first scan's data goes on
+    with "FF FF 00" (fill byte, then a stuffed 0xFF to a decoder) and then an
+    overflowing DHT. Read as a marker 0x00 with a length, those bytes would
+    hide the DHT from a checker; stb_image 2.27 reads on and trusts it."""
+    full = jpeg(16, 16, 1, progressive=True)
+    second = full.index(b"\xff\xda", full.index(b"\xff\xda") + 2)
+    bad = dht_overflow()
+    return (full[:second] + b"\xff\xff\x00" + struct.pack(">H", 2 + len(bad)) + bad
+            + full[second:])
+
+
 def progressive_without_dc():
     """A progressive JPEG whose only scan is an AC one: no scan starts the DC
     coefficients, which stb_image 2.27 then leaves uninitialised."""
@@ -459,6 +471,7 @@ def image_cases():
         # bytes, with counts summing to 472.
         "i_dht_spill.jpg": jpeg(16, 16, 1, tables=marker(0xC4, bytes([0x10]) + bytes(16) + b"\x00")
                                 + dht(0, 0, [0]) + dht(1, 0, [0])),
+        "i_dht_behind_fill.jpg": dht_behind_fill_bytes(),
         "i_bomb_65000x65000.jpg": jpeg(65000, 65000, 1, truncate=200) + b"\xff\xd9",
         "i_baseline.jpg": jpeg(24, 16, 3),
         "i_cmyk.jpg": jpeg(16, 16, 4, adobe=0),
@@ -507,6 +520,7 @@ MANIFEST = [
     ("i_no_scan.jpg", "image", 1, r"i_no_scan\.jpg: (corrupt|truncated) JPEG"),
     ("i_dht_overflow.jpg", "image", 1, r"i_dht_overflow\.jpg: corrupt JPEG.*DHT"),
     ("i_dht_spill.jpg", "image", 1, r"i_dht_spill\.jpg: corrupt JPEG.*DHT"),
+    ("i_dht_behind_fill.jpg", "image", 1, r"i_dht_behind_fill\.jpg: corrupt JPEG.*DHT"),
     ("i_zero_height.jpg", "image", 1, r"i_zero_height\.jpg: (corrupt JPEG|JPEG of 16x0 pixels)"),
     ("i_bomb_65000x65000.jpg", "image", 1, r"i_bomb_65000x65000\.jpg: JPEG of 65000x65000 pixels is " + LIMITS),
     ("i_baseline.jpg", "image", 0, r"^$"),

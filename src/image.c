@@ -199,11 +199,24 @@ static int check_jpeg(const unsigned char *d, size_t n, const char *name, Error 
         }
         at += 2 + len;
         if (marker == 0xDA) {
-            // Entropy-coded data: a 0xFF is followed by 0x00 (a stuffed
-            // byte) or a restart marker, until the next real marker.
-            while (at + 1 < n && !(d[at] == 0xFF && d[at + 1] != 0x00 &&
-                                   !(d[at + 1] >= 0xD0 && d[at + 1] <= 0xD7)))
-                at++;
+            // Entropy-coded data, read as stb reads it: 0xFF, any number of
+            // 0xFF fill bytes, then 0x00 (a stuffed byte) or a restart
+            // marker; anything else ends the scan (a fuzz finding: taking
+            // "FF FF 00" for a marker hid a DHT that stb then trusted).
+            while (at + 1 < n) {
+                if (d[at] != 0xFF) {
+                    at++;
+                    continue;
+                }
+                size_t q = at + 1;
+                while (q < n && d[q] == 0xFF) q++;
+                if (q < n && (d[q] == 0x00 || (d[q] >= 0xD0 && d[q] <= 0xD7))) {
+                    at = q + 1;
+                    continue;
+                }
+                at = q - 1; // the marker's own 0xFF
+                break;
+            }
         }
     }
     // Like libjpeg, a missing EOI is tolerated once the structure was sound;
