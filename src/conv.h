@@ -50,7 +50,14 @@ void conv2d_backward_input_batch(float *dx, const float *dy, int n, const float 
  * kernels when it is loaded, from a table of CPU models; on a model newer
  * than the library (Debian's 0.3.21 on recent Xeons) it falls back to its
  * SSE3 "Prescott" kernels, 6-8x slower than the AVX2/AVX-512 ones the CPU
- * supports. Only a new process can use the answer: see main.c. */
+ * supports. Only a new process can use the answer: conv_blas_reexec. */
 const char *conv_blas_better_core(void);
+
+/* When conv_blas_better_core names a core, runs this same program again
+ * (/proc/self/exe, the same argv) with OPENBLAS_CORETYPE set to it, before
+ * anything else has happened; the new process finds the variable set and
+ * goes on. Returns only when there is nothing better or the exec failed
+ * (then all is as before, only slower). Call it first thing in main. */
+void conv_blas_reexec(char **argv);
 
 #endif

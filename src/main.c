@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "cli.h"
+#include "conv.h"
 #include "fileio.h"
 #include "image.h"
 #include "inputs.h"
@@ -122,6 +123,8 @@ typedef struct {
     enum { DONE, SKIPPED, FAILED } status;
     Error err;
     int width, height, target, written, checked;
+    int flat;     // the map was constant: a warning, printed from the main thread
+    int io_error; // an output could not be written: the run stops (exit 4)
     double ms;
     CheckResult check;
 } Result;
@@ -141,7 +144,7 @@ typedef struct {
     uint8_t *crops;  // (batch, 224, 224, 3) the cropped photos, for heatmaps
     Image *images;   // (batch) the decoded images, kept for --full-size
     CropBox *boxes;  // (batch)
-    uint8_t *pixels; // (224, 224, 3) a picture being written
+    uint8_t *pixels; // (batch, 224, 224, 3) the pictures being written
     int *topk;       // (topk)
     Result *results; // (batch)
     int classes, target, vs, progress, threads;
@@ -369,23 +372,24 @@ static void load_input(Run *r, const Input *in, int slot, Result *res) {
     if (!r->o->full_size) image_free(img);
 }
 
-/* The picture of slot's result in the chosen style (into r->pixels);
- * -1 when there is no contrast to show (it is written anyway). */
+/* The picture of slot's result in the chosen style (into the slot's
+ * pixels); -1 when there is no contrast to show (it is written anyway). */
 static int render(Run *r, int slot) {
     const float *map = r->maps + (size_t)slot * MAP, *cam = r->cams + (size_t)slot * PLANE;
+    uint8_t *px = r->pixels + (size_t)slot * MAP;
     switch (r->o->style) {
-    case STYLE_COLOR: return saliency_to_rgb8(r->pixels, map, S, S) ? -1 : 0;
+    case STYLE_COLOR: return saliency_to_rgb8(px, map, S, S) ? -1 : 0;
     case STYLE_HEATMAP:
-        saliency_heatmap(r->pixels, cam, r->crops + (size_t)slot * MAP, S, S);
+        saliency_heatmap(px, cam, r->crops + (size_t)slot * MAP, S, S);
         return 0;
     case STYLE_GRAY:
         if (method_is_cam(r->spec.method)) {
-            for (int p = 0; p < PLANE; p++) r->pixels[p] = (uint8_t)rint(255.0 * cam[p]);
+            for (int p = 0; p < PLANE; p++) px[p] = (uint8_t)rint(255.0 * cam[p]);
             return 0;
         }
-        return saliency_render(STYLE_GRAY, map, S, S, r->pixels) ? -1 : 0;
+        return saliency_render(STYLE_GRAY, map, S, S, px) ? -1 : 0;
     case STYLE_POS:
-    case STYLE_NEG: return saliency_render(r->o->style, map, S, S, r->pixels) ? -1 : 0;
+    case STYLE_NEG: return saliency_render(r->o->style, map, S, S, px) ? -1 : 0;
     }
     return 0;
 }
@@ -394,13 +398,8 @@ static int render(Run *r, int slot) {
 static int write_outputs(Run *r, const Input *in, int slot, Result *res) {
     const Options *o = r->o;
     int channels = style_channels(o->style), cam = method_is_cam(r->spec.method);
-    if (render(r, slot) != 0 && !o->quiet) {
-        char msg[1100];
-        snprintf(msg, sizeof msg, "%s: the map has no contrast to show (it is constant); wrote "
-                 "a flat image", in->path);
-        report_error(r, msg);
-    }
-    const uint8_t *picture = r->pixels;
+    res->flat = render(r, slot) != 0;
+    const uint8_t *picture = r->pixels + (size_t)slot * MAP;
     uint8_t *full = NULL;
     int h = S, w = S;
     if (o->full_size) {
@@ -409,7 +408,7 @@ static int write_outputs(Run *r, const Input *in, int slot, Result *res) {
         if (!full)
             return error_set(&res->err, "%s: out of memory for a %dx%d picture", in->png,
                              img->width, img->height);
-        if (saliency_full_size(full, o->style, r->pixels, r->cams + (size_t)slot * PLANE, img,
+        if (saliency_full_size(full, o->style, picture, r->cams + (size_t)slot * PLANE, img,
                                &r->boxes[slot], &res->err) != 0) {
             free(full);
             return -1;
@@ -480,21 +479,60 @@ done:
     return rc;
 }
 
+/* The images of a group are decoded, and their outputs written, on the
+ * threads (each image is one task and the same work on any thread, so
+ * nothing depends on the thread count); the network runs them together. */
+typedef struct {
+    Run *r;
+    int first;
+    Result *res;
+    const int *slots;
+} Group;
+
+static void load_task(void *ctx, int i) {
+    const Group *g = ctx;
+    if (g->res[i].status != DONE) return; // skipped
+    double start = now_ms();
+    load_input(g->r, &g->r->inputs.items[g->first + i], i, &g->res[i]);
+    g->res[i].ms += now_ms() - start;
+}
+
+static void write_task(void *ctx, int i) {
+    const Group *g = ctx;
+    if (g->res[i].status != DONE) return;
+    double start = now_ms();
+    if (write_outputs(g->r, &g->r->inputs.items[g->first + i], g->slots[i], &g->res[i]) != 0)
+        g->res[i].status = FAILED, g->res[i].io_error = 1;
+    g->res[i].ms += now_ms() - start;
+}
+
+/* Moves what load_input put in slot `from` to slot `to`. */
+static void move_slot(Run *r, int from, int to) {
+    memcpy(net_input(&r->net, to), net_input(&r->net, from), sizeof(float) * MAP);
+    r->boxes[to] = r->boxes[from];
+    if (r->crops) memcpy(r->crops + (size_t)to * MAP, r->crops + (size_t)from * MAP, MAP);
+    Image img = r->images[to];
+    r->images[to] = r->images[from];
+    r->images[from] = img; // freed with the group's others (--full-size), or empty
+}
+
 /* Runs inputs [first, first + n) as one batch; returns 0 or EXIT_IO. */
 static int run_group(Run *r, int first, int n) {
     Result *res = r->results;
     int slots[CLI_MAX_BATCH], targets[CLI_MAX_BATCH], used = 0;
+    Group g = {r, first, res, slots};
     for (int i = 0; i < n; i++) {
         const Input *in = &r->inputs.items[first + i];
-        double start = now_ms();
         res[i] = (Result){.status = DONE};
-        if (r->o->skip_existing && file_exists(in->png) && (!in->npy || file_exists(in->npy))) {
+        if (r->o->skip_existing && file_exists(in->png) && (!in->npy || file_exists(in->npy)))
             res[i].status = SKIPPED;
-        } else {
-            load_input(r, in, used, &res[i]);
-            if (res[i].status == DONE) slots[i] = used++;
-        }
-        res[i].ms = now_ms() - start;
+    }
+    // Input i is loaded into slot i; the network wants the loaded ones first.
+    parallel_for(n, r->threads, load_task, &g);
+    for (int i = 0; i < n; i++) {
+        if (res[i].status != DONE) continue;
+        if (used != i) move_slot(r, i, used);
+        slots[i] = used++;
     }
     double t1 = now_ms();
     int status = 0;
@@ -519,29 +557,30 @@ static int run_group(Run *r, int first, int n) {
         }
     }
     double shared = used > 0 ? (now_ms() - t1) / used : 0;
+    for (int i = 0; i < n; i++)
+        if (res[i].status == DONE) res[i].target = targets[slots[i]], res[i].ms += shared;
+    parallel_for(n, r->threads, write_task, &g);
     for (int i = 0; i < n; i++) {
         const Input *in = &r->inputs.items[first + i];
-        int slot = res[i].status == DONE ? slots[i] : -1;
-        const float *logits = slot >= 0 ? r->logits + (size_t)slot * r->classes : NULL;
-        if (slot >= 0) res[i].target = targets[slot];
-        if (slot >= 0 && status == 0) {
-            double start = now_ms();
-            if (write_outputs(r, in, slot, &res[i]) != 0) {
-                res[i].status = FAILED;
-                status = EXIT_IO;
-            } else if (r->o->check &&
-                       run_check(r, slot, r->clean + (size_t)slot * MAP, &res[i]) != 0) {
-                res[i].status = FAILED;
-            }
-            res[i].ms += shared + now_ms() - start;
-        } else if (slot >= 0) {
-            res[i].status = FAILED;
-            error_set(&res[i].err, "%s: not written: the run stopped at the failed write above",
-                      in->path);
+        // A failed write is fatal (exit 4); the group's other outputs are
+        // complete files, reported as usual.
+        if (res[i].io_error) status = EXIT_IO;
+        if (res[i].flat && !r->o->quiet) {
+            char msg[1100];
+            snprintf(msg, sizeof msg, "%s: the map has no contrast to show (it is constant); "
+                     "wrote a flat image", in->path);
+            report_error(r, msg);
         }
-        if (r->o->full_size && slot >= 0) image_free(&r->images[slot]);
-        emit(r, in, &res[i], logits);
+        int slot = res[i].status == DONE ? slots[i] : -1;
+        if (slot >= 0 && r->o->check) {
+            double start = now_ms();
+            if (run_check(r, slot, r->clean + (size_t)slot * MAP, &res[i]) != 0)
+                res[i].status = FAILED;
+            res[i].ms += now_ms() - start;
+        }
+        emit(r, in, &res[i], slot >= 0 ? r->logits + (size_t)slot * r->classes : NULL);
     }
+    for (int i = 0; r->o->full_size && i < n; i++) image_free(&r->images[i]);
     show_progress(r);
     fflush(stdout);
     return status;
@@ -650,7 +689,7 @@ static int run(const Options *o) {
     r.cams = malloc(sizeof *r.cams * b * PLANE);
     r.boxes = malloc(sizeof *r.boxes * b);
     r.images = calloc(b, sizeof *r.images);
-    r.pixels = malloc(MAP);
+    r.pixels = malloc(b * MAP);
     r.topk = malloc(sizeof *r.topk * (size_t)(o->topk < r.classes ? o->topk + 1 : r.classes));
     r.results = malloc(sizeof *r.results * b);
     int want_crops = o->style == STYLE_HEATMAP, want_clean = o->check != CHECK_NONE;
@@ -700,6 +739,7 @@ done:
 }
 
 int main(int argc, char **argv) {
+    conv_blas_reexec(argv); // 3-4x faster GEMMs where OpenBLAS misjudges the CPU
     Options o;
     Error err = {0};
     switch (cli_parse(argc, argv, &o, &err)) {

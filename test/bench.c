@@ -375,6 +375,7 @@ static void cpu_name(char *out, size_t size) {
 }
 
 int main(int argc, char **argv) {
+    conv_blas_reexec(argv); // the kernels guidedbp itself would run with
     if (argc == 5 && strcmp(argv[1], "--rss") == 0)
         return rss_child(argv[2], atoi(argv[3]), atoi(argv[4]));
     struct stat st;
@@ -399,13 +400,11 @@ int main(int argc, char **argv) {
     getloadavg(load, 3);
     printf("machine: %s, %d threads used of %d CPUs, load average %.2f\n", cpu, bb.threads,
            parallel_cpus(), load[0]);
-    const char *better = conv_blas_better_core();
-    printf("OpenBLAS core: %s%s", openblas_get_corename(),
-           getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE set)" : "");
-    if (better)
-        printf(": OpenBLAS does not know this CPU; rerun with OPENBLAS_CORETYPE=%s for its "
-               "kernels", better);
-    printf("\n");
+    // main re-ran this program with OPENBLAS_CORETYPE set where OpenBLAS
+    // misjudges the CPU, as guidedbp does, so these are guidedbp's kernels.
+    const char *core_env = getenv("OPENBLAS_CORETYPE");
+    printf("OpenBLAS core: %s%s%s%s\n", openblas_get_corename(), core_env ? " (OPENBLAS_CORETYPE=" : "",
+           core_env ? core_env : "", core_env ? ")" : "");
     printf("weights: %s (loaded and checked in %.1f ms)\n", weights, load_ms);
 
     double peak1 = 0, peak = 0;
