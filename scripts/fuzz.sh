@@ -42,7 +42,7 @@ if [ "${FUZZ_MSAN:-0}" = 1 ]; then
     # shellcheck disable=SC2086
     $CC $base -D_GNU_SOURCE $(pkg-config --cflags stb) -fsanitize=fuzzer,memory \
         -fsanitize-memory-track-origins -o "$out/fuzz_image_msan" test/fuzz/fuzz_image.c \
-        src/image.c src/resize.c src/preprocess.c src/error.c test/fuzz/stb_image_impl.c \
+        src/image.c src/png.c src/fileio.c src/resize.c src/preprocess.c src/error.c test/fuzz/stb_image_impl.c \
         -lm || exit 2
     targets=image_msan
 else

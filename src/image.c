@@ -11,6 +11,8 @@
 
 #include <stb_image.h>
 
+#include "png.h"
+
 static int read_file(const char *path, unsigned char **data, size_t *size, Error *e) {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
     // below like any other file that is not a regular one.
@@ -79,11 +81,7 @@ typedef struct {
 static int check_png(const unsigned char *d, size_t n, const char *name, PngHeader *hd,
                      Error *e) {
     uint32_t table[256];
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
-    }
+    png_crc_table(table);
     size_t at = 8;
     for (int chunk = 0;; chunk++) {
         if (n - at < 12)
@@ -105,9 +103,7 @@ static int check_png(const unsigned char *d, size_t n, const char *name, PngHead
             hd->idat = 0;
         }
         if (strcmp(type, "IDAT") == 0) hd->idat += len;
-        uint32_t crc = 0xFFFFFFFFu;
-        for (size_t i = at + 4; i < at + 8 + len; i++) crc = table[(crc ^ d[i]) & 0xFF] ^ (crc >> 8);
-        if ((crc ^ 0xFFFFFFFFu) != be32(d + at + 8 + len))
+        if (png_crc32(table, 0, d + at + 4, (size_t)len + 4) != be32(d + at + 8 + len))
             return error_set(e, "%s: corrupt PNG (bad CRC in chunk '%s')", name, type);
         at += 12 + (size_t)len;
         if (strcmp(type, "IEND") == 0) return 0;

@@ -400,6 +400,9 @@ static int write_outputs(Run *r, const Input *in, int slot, Result *res) {
     int channels = style_channels(o->style), cam = method_is_cam(r->spec.method);
     res->flat = render(r, slot) != 0;
     const uint8_t *picture = r->pixels + (size_t)slot * MAP;
+    // Gradient maps are noise to deflate; cams, heatmaps and pictures
+    // upsampled to the photo's size are smooth and worth compressing.
+    int smooth = cam || o->style == STYLE_HEATMAP || o->full_size;
     uint8_t *full = NULL;
     int h = S, w = S;
     if (o->full_size) {
@@ -416,7 +419,7 @@ static int write_outputs(Run *r, const Input *in, int slot, Result *res) {
         picture = full, h = img->height, w = img->width;
     }
     int rc = (r->inputs.batch_mode && file_make_parents(in->png, &res->err) != 0) ||
-             saliency_write_pixels(in->png, picture, h, w, channels, &res->err) != 0 ||
+             saliency_write_pixels(in->png, picture, h, w, channels, smooth, &res->err) != 0 ||
              (in->npy && (cam ? saliency_write_npy(in->npy, r->cams + (size_t)slot * PLANE, S, S,
                                                    1, &res->err)
                               : saliency_write_npy(in->npy, r->maps + (size_t)slot * MAP, S, S,

@@ -9,6 +9,7 @@
 
 #include "fileio.h"
 #include "methods.h"
+#include "png.h"
 #include "resize.h"
 
 static const char *const style_names[] = {"color", "gray", "pos", "neg", "heatmap"};
@@ -170,13 +171,15 @@ int saliency_to_rgb8(uint8_t *rgb, const float *hwc, int h, int w) {
 static void to_buf(void *ctx, void *data, int size) { buf_append(ctx, data, (size_t)size); }
 
 int saliency_write_png(const char *path, const uint8_t *rgb, int h, int w, Error *e) {
-    return saliency_write_pixels(path, rgb, h, w, 3, e);
+    return saliency_write_pixels(path, rgb, h, w, 3, 0, e);
 }
 
 int saliency_write_pixels(const char *path, const uint8_t *px, int h, int w, int channels,
-                          Error *e) {
+                          int compress, Error *e) {
     Buf png = {0};
-    int ok = stbi_write_png_to_func(to_buf, &png, w, h, channels, px, w * channels);
+    int ok = 1;
+    if (compress) ok = stbi_write_png_to_func(to_buf, &png, w, h, channels, px, w * channels);
+    else png_encode_stored(&png, px, h, w, channels);
     if (!ok || png.failed) {
         buf_free(&png);
         return error_set(e, "%s: PNG encoding failed (out of memory)", path);

@@ -54,10 +54,12 @@ void saliency_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h,
 int saliency_full_size(uint8_t *out, Style style, const uint8_t *picture, const float *cam,
                        const Image *img, const CropBox *box, Error *e);
 
+/* Writes an uncompressed RGB PNG of a map, atomically (see png.h). */
 int saliency_write_png(const char *path, const uint8_t *rgb, int h, int w, Error *e);
-/* The same for 1 (grey) or 3 (RGB) channels. */
+/* The same for 1 (grey) or 3 (RGB) channels; compress: deflate it with
+ * stb_image_write, worth it for smooth pictures only. */
 int saliency_write_pixels(const char *path, const uint8_t *px, int h, int w, int channels,
-                          Error *e);
+                          int compress, Error *e);
 /* A NumPy .npy (format 1.0, '<f4', C order) of a (h, w, channels) map,
  * shaped (h, w) when channels is 1. */
 int saliency_write_npy(const char *path, const float *data, int h, int w, int channels, Error *e);
