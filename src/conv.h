@@ -53,11 +53,16 @@ void conv2d_backward_input_batch(float *dx, const float *dy, int n, const float 
  * supports. Only a new process can use the answer: conv_blas_reexec. */
 const char *conv_blas_better_core(void);
 
-/* When conv_blas_better_core names a core, runs this same program again
- * (/proc/self/exe, the same argv) with OPENBLAS_CORETYPE set to it, before
- * anything else has happened; the new process finds the variable set and
- * goes on. Returns only when there is nothing better or the exec failed
- * (then all is as before, only slower). Call it first thing in main. */
+/* OpenBLAS reads two settings only when it is loaded: its kernels (above)
+ * and its thread pool. We never use its threads (see parallel.h), but it
+ * starts one per CPU, which spin for about 0.1 s (35 ms of a 140 ms
+ * one-image run here). So when conv_blas_better_core names a core or
+ * OPENBLAS_NUM_THREADS is unset, this runs the same program again
+ * (/proc/self/exe, the same argv) with OPENBLAS_CORETYPE set to that core
+ * and OPENBLAS_NUM_THREADS to 1, before anything else has happened; the new
+ * process finds them set and goes on. Returns when there is nothing to do
+ * or the exec failed (then all is as before, only slower). Call it first
+ * thing in main. */
 void conv_blas_reexec(char **argv);
 
 #endif

@@ -742,7 +742,7 @@ done:
 }
 
 int main(int argc, char **argv) {
-    conv_blas_reexec(argv); // 3-4x faster GEMMs where OpenBLAS misjudges the CPU
+    conv_blas_reexec(argv); // OpenBLAS's kernels and thread pool, see conv.h
     Options o;
     Error err = {0};
     switch (cli_parse(argc, argv, &o, &err)) {
