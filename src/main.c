@@ -108,7 +108,11 @@ static void usage(FILE *f) {
             "\n"
             "Exit status: 0 every image done or skipped, 1 some images failed,\n"
             "2 usage error, 3 the weights could not be loaded, 4 an output could not be\n"
-            "written (the run stops), 130 interrupted (finished outputs are kept).\n",
+            "written (the run stops), 130 interrupted (finished outputs are kept).\n"
+            "\n"
+            "Environment: GUIDEDBP_WEIGHTS (default weights); OPENBLAS_CORETYPE and\n"
+            "OPENBLAS_NUM_THREADS, which guidedbp otherwise sets itself (see README.md,\n"
+            "Performance).\n",
             CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK, CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
 }
 
