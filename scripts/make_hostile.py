@@ -238,6 +238,16 @@ def dht_behind_fill_bytes():
             + full[second:])
 
 
+def progressive_refinement_first():
+    """Found by fuzz_image_msan: a progressive JPEG whose first DC scan is a
+    refinement one (Ah = 1): stb_image 2.27 zeroes a block's coefficients
+    only in a first scan (Ah = 0), so it refines uninitialised memory."""
+    full = bytearray(jpeg(16, 16, 1, progressive=True))
+    first = full.index(b"\xff\xda")
+    full[first + 9] = 0x10  # the first scan's Ah/Al: Ah = 1, Al = 0
+    return bytes(full)
+
+
 def progressive_without_dc():
     """A progressive JPEG whose only scan is an AC one: no scan starts the DC
     coefficients, which stb_image 2.27 then leaves uninitialised."""
@@ -472,6 +482,7 @@ def image_cases():
         "i_dht_spill.jpg": jpeg(16, 16, 1, tables=marker(0xC4, bytes([0x10]) + bytes(16) + b"\x00")
                                 + dht(0, 0, [0]) + dht(1, 0, [0])),
         "i_dht_behind_fill.jpg": dht_behind_fill_bytes(),
+        "i_dc_refinement_first.jpg": progressive_refinement_first(),
         "i_bomb_65000x65000.jpg": jpeg(65000, 65000, 1, truncate=200) + b"\xff\xd9",
         "i_baseline.jpg": jpeg(24, 16, 3),
         "i_cmyk.jpg": jpeg(16, 16, 4, adobe=0),
@@ -521,6 +532,7 @@ MANIFEST = [
     ("i_dht_overflow.jpg", "image", 1, r"i_dht_overflow\.jpg: corrupt JPEG.*DHT"),
     ("i_dht_spill.jpg", "image", 1, r"i_dht_spill\.jpg: corrupt JPEG.*DHT"),
     ("i_dht_behind_fill.jpg", "image", 1, r"i_dht_behind_fill\.jpg: corrupt JPEG.*DHT"),
+    ("i_dc_refinement_first.jpg", "image", 1, r"i_dc_refinement_first\.jpg: corrupt JPEG \(a DC refinement scan before its first DC scan\)"),
     ("i_zero_height.jpg", "image", 1, r"i_zero_height\.jpg: (corrupt JPEG|JPEG of 16x0 pixels)"),
     ("i_bomb_65000x65000.jpg", "image", 1, r"i_bomb_65000x65000\.jpg: JPEG of 65000x65000 pixels is " + LIMITS),
     ("i_baseline.jpg", "image", 0, r"^$"),

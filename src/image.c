@@ -164,7 +164,7 @@ static int check_jpeg(const unsigned char *d, size_t n, const char *name, Error 
             size_t ns = len >= 3 ? d[at + 4] : 0;
             if (!frame || ns < 1 || ns > 4 || len != 6 + 2 * ns)
                 return error_set(e, "%s: corrupt JPEG (bad scan header)", name);
-            int ss = d[at + 5 + 2 * ns];
+            int ss = d[at + 5 + 2 * ns], ah = d[at + 7 + 2 * ns] >> 4;
             for (size_t c = 0; c < ns; c++) {
                 int id = d[at + 5 + 2 * c], td = d[at + 6 + 2 * c] >> 4, ta = d[at + 6 + 2 * c] & 15;
                 int dc = !progressive || ss == 0, ac = !progressive || ss > 0;
@@ -174,8 +174,12 @@ static int check_jpeg(const unsigned char *d, size_t n, const char *name, Error 
                 if (frame_quant[id] < 0 || frame_quant[id] > 3 || !quant[frame_quant[id]])
                     return error_set(e, "%s: corrupt JPEG (a component's quantization table "
                                      "is not defined by any DQT)", name);
-                if (progressive && ss > 0 && !scanned[id])
-                    return error_set(e, "%s: corrupt JPEG (an AC scan before its DC scan)", name);
+                // Only a first DC scan (Ah = 0) zeroes a block's coefficients
+                // in stb 2.27; a refinement scan before it would refine
+                // uninitialised memory (a MemorySanitizer finding).
+                if (progressive && !scanned[id] && (ss > 0 || ah > 0))
+                    return error_set(e, "%s: corrupt JPEG (a%s scan before its first DC scan)",
+                                     name, ss > 0 ? "n AC" : " DC refinement");
                 if (dc) scanned[id] = 1;
             }
         }
