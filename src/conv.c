@@ -169,12 +169,7 @@ const char *conv_blas_better_core(void) {
 }
 
 void conv_blas_reexec(char **argv) {
-    const char *core = conv_blas_better_core();
-    int pool = getenv("OPENBLAS_NUM_THREADS") == NULL;
-    if (!core && !pool) return;
-    if ((!core || setenv("OPENBLAS_CORETYPE", core, 1) == 0) &&
-        (!pool || setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0))
-        execv("/proc/self/exe", argv);
-    if (core) unsetenv("OPENBLAS_CORETYPE");
-    if (pool) unsetenv("OPENBLAS_NUM_THREADS");
+    if (getenv("OPENBLAS_NUM_THREADS")) return;
+    if (setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0) execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_NUM_THREADS");
 }

@@ -45,24 +45,26 @@ void conv2d_forward_batch(float *y, const float *x, int n, const float *w, const
 void conv2d_backward_input_batch(float *dx, const float *dy, int n, const float *w,
                                  const ConvShape *s, float *col, int threads);
 
-/* The OPENBLAS_CORETYPE this CPU should run with, or NULL when OpenBLAS's
+/* The OPENBLAS_CORETYPE this CPU could run with, or NULL when OpenBLAS's
  * own choice stands (or the variable is already set). OpenBLAS picks its
  * kernels when it is loaded, from a table of CPU models; on a model newer
  * than the library (Debian's 0.3.21 on recent Xeons) it falls back to its
- * SSE3 "Prescott" kernels, 6-8x slower than the AVX2/AVX-512 ones the CPU
- * supports. Only a new process can use the answer: conv_blas_reexec. */
+ * SSE3 "Prescott" kernels, 3-6x slower than the AVX2/AVX-512 ones the CPU
+ * supports. guidedbp does not switch by itself: the faster kernels do not
+ * sum every column of a GEMM in the same order, so identical im2col columns
+ * (flat image regions) can give outputs a last bit apart, and max pooling
+ * then breaks PyTorch's exact ties differently (integrated gradients on the
+ * tiny test model: 3.7e-3 off instead of 2e-7). `make bench` reports it. */
 const char *conv_blas_better_core(void);
 
-/* OpenBLAS reads two settings only when it is loaded: its kernels (above)
- * and its thread pool. We never use its threads (see parallel.h), but it
- * starts one per CPU, which spin for about 0.1 s (35 ms of a 140 ms
- * one-image run here). So when conv_blas_better_core names a core or
+/* OpenBLAS sizes its thread pool when it is loaded. We never use its
+ * threads (see parallel.h), but it starts one per CPU, which spin for about
+ * 0.1 s (35 ms of a 140 ms one-image run here). So when
  * OPENBLAS_NUM_THREADS is unset, this runs the same program again
- * (/proc/self/exe, the same argv) with OPENBLAS_CORETYPE set to that core
- * and OPENBLAS_NUM_THREADS to 1, before anything else has happened; the new
- * process finds them set and goes on. Returns when there is nothing to do
- * or the exec failed (then all is as before, only slower). Call it first
- * thing in main. */
+ * (/proc/self/exe, the same argv) with it set to 1, before anything else
+ * has happened; the new process finds it set and goes on. Returns when
+ * there is nothing to do or the exec failed (then all is as before, only
+ * slower). Call it first thing in main. */
 void conv_blas_reexec(char **argv);
 
 #endif

@@ -110,9 +110,8 @@ static void usage(FILE *f) {
             "2 usage error, 3 the weights could not be loaded, 4 an output could not be\n"
             "written (the run stops), 130 interrupted (finished outputs are kept).\n"
             "\n"
-            "Environment: GUIDEDBP_WEIGHTS (default weights); OPENBLAS_CORETYPE and\n"
-            "OPENBLAS_NUM_THREADS, which guidedbp otherwise sets itself (see README.md,\n"
-            "Performance).\n",
+            "Environment: GUIDEDBP_WEIGHTS (default weights); OPENBLAS_NUM_THREADS (guidedbp\n"
+            "sets it to 1 when unset); OPENBLAS_CORETYPE (see README.md, Performance).\n",
             CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK, CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
 }
 
@@ -746,7 +745,7 @@ done:
 }
 
 int main(int argc, char **argv) {
-    conv_blas_reexec(argv); // OpenBLAS's kernels and thread pool, see conv.h
+    conv_blas_reexec(argv); // no OpenBLAS thread pool, see conv.h
     Options o;
     Error err = {0};
     switch (cli_parse(argc, argv, &o, &err)) {

@@ -375,7 +375,7 @@ static void cpu_name(char *out, size_t size) {
 }
 
 int main(int argc, char **argv) {
-    conv_blas_reexec(argv); // the kernels guidedbp itself would run with
+    conv_blas_reexec(argv); // OpenBLAS as guidedbp runs it: no thread pool
     if (argc == 5 && strcmp(argv[1], "--rss") == 0)
         return rss_child(argv[2], atoi(argv[3]), atoi(argv[4]));
     struct stat st;
@@ -400,11 +400,13 @@ int main(int argc, char **argv) {
     getloadavg(load, 3);
     printf("machine: %s, %d threads used of %d CPUs, load average %.2f\n", cpu, bb.threads,
            parallel_cpus(), load[0]);
-    // main re-ran this program with OPENBLAS_CORETYPE set where OpenBLAS
-    // misjudges the CPU, as guidedbp does, so these are guidedbp's kernels.
-    const char *core_env = getenv("OPENBLAS_CORETYPE");
-    printf("OpenBLAS core: %s%s%s%s\n", openblas_get_corename(), core_env ? " (OPENBLAS_CORETYPE=" : "",
+    const char *core_env = getenv("OPENBLAS_CORETYPE"), *better = conv_blas_better_core();
+    printf("OpenBLAS core: %s%s%s%s", openblas_get_corename(), core_env ? " (OPENBLAS_CORETYPE=" : "",
            core_env ? core_env : "", core_env ? ")" : "");
+    if (better)
+        printf(": OpenBLAS does not know this CPU; OPENBLAS_CORETYPE=%s is faster (see README.md, "
+               "Performance)", better);
+    printf("\n");
     printf("weights: %s (loaded and checked in %.1f ms)\n", weights, load_ms);
 
     double peak1 = 0, peak = 0;
