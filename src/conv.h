@@ -50,11 +50,13 @@ void conv2d_backward_input_batch(float *dx, const float *dy, int n, const float 
  * kernels when it is loaded, from a table of CPU models; on a model newer
  * than the library (Debian's 0.3.21 on recent Xeons) it falls back to its
  * SSE3 "Prescott" kernels, 3-6x slower than the AVX2/AVX-512 ones the CPU
- * supports. guidedbp does not switch by itself: the faster kernels do not
- * sum every column of a GEMM in the same order, so identical im2col columns
- * (flat image regions) can give outputs a last bit apart, and max pooling
- * then breaks PyTorch's exact ties differently (integrated gradients on the
- * tiny test model: 3.7e-3 off instead of 2e-7). `make bench` reports it. */
+ * supports. guidedbp does not switch by itself: the faster kernels need not
+ * give identical im2col columns (flat image regions) identical bits (with
+ * Haswell's, 4590 of 179776 conv1 outputs of a flat image differ from the
+ * rest of their channel; with Prescott's, none), and max pooling then
+ * breaks PyTorch's exact ties differently (integrated gradients on the tiny
+ * test model, which meets such ties near its black baseline: 3.7e-3 off
+ * with SkylakeX's kernels instead of 2e-7). `make bench` names the core. */
 const char *conv_blas_better_core(void);
 
 /* OpenBLAS sizes its thread pool when it is loaded. We never use its
