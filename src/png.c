@@ -1,5 +1,6 @@
 #include "png.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void png_crc_table(uint32_t table[256]) {
@@ -38,61 +39,63 @@ static void begin_chunk(Buf *out, const char *type) {
     buf_append(out, head, 8);
 }
 
+/* IDAT's zlib stream: header (deflate, 32K window, no preset dictionary,
+ * FCHECK making it a multiple of 31), raw[0..n) in stored blocks of at most
+ * 65535 bytes, and the Adler-32 of raw. */
+static void zlib_stored(Buf *out, const uint8_t *raw, size_t n) {
+    buf_append(out, "\x78\x01", 2);
+    size_t at = 0;
+    do {
+        size_t len = n - at < 65535 ? n - at : 65535;
+        unsigned char head[5] = {at + len == n, (unsigned char)len, (unsigned char)(len >> 8),
+                                 (unsigned char)~len, (unsigned char)(~len >> 8)};
+        buf_append(out, head, 5);
+        buf_append(out, raw + at, len);
+        at += len;
+    } while (at < n);
+    uint32_t a = 1, b = 0;
+    for (size_t i = 0; i < n;) {
+        // b fits 32 bits for 5552 bytes between reductions (zlib's NMAX).
+        size_t end = n - i < 5552 ? n : i + 5552;
+        for (; i < end; i++) a += raw[i], b += a;
+        a %= 65521, b %= 65521;
+    }
+    unsigned char adler[4];
+    put32(adler, b << 16 | a);
+    buf_append(out, adler, 4);
+}
+
 void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels) {
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     uint32_t table[256];
     png_crc_table(table);
+    // The image data: each row, filter type 0 (none), then its samples.
+    size_t row = (size_t)w * channels, n = (size_t)h * (row + 1);
+    uint8_t *raw = malloc(n);
+    if (!raw) {
+        out->failed = 1;
+        return;
+    }
+    for (size_t y = 0; y < (size_t)h; y++) {
+        raw[y * (row + 1)] = 0;
+        memcpy(raw + y * (row + 1) + 1, px + y * row, row);
+    }
     buf_append(out, signature, 8);
 
     size_t start = out->len;
     begin_chunk(out, "IHDR");
     unsigned char ihdr[13] = {0};
     put32(ihdr, (uint32_t)w), put32(ihdr + 4, (uint32_t)h);
-    ihdr[8] = 8;                         // bits per sample
-    ihdr[9] = channels == 1 ? 0 : 2;     // grey or RGB; compression, filter, interlace 0
+    ihdr[8] = 8;                     // bits per sample
+    ihdr[9] = channels == 1 ? 0 : 2; // grey or RGB; compression, filter, interlace 0
     buf_append(out, ihdr, sizeof ihdr);
     end_chunk(out, start, table);
 
-    // The zlib stream: header (deflate, 32K window, no preset dictionary,
-    // FCHECK making it a multiple of 31), stored blocks of at most 65535
-    // bytes of the raw image (each row: filter type 0, then its samples),
-    // and the Adler-32 of the raw image.
     start = out->len;
     begin_chunk(out, "IDAT");
-    buf_append(out, "\x78\x01", 2);
-    size_t row = (size_t)w * channels, raw = (size_t)h * (row + 1), left = raw;
-    uint32_t a = 1, b = 0;
-    size_t y = 0, x = 0; // the next raw byte: row y, x bytes into it (0: its filter byte)
-    while (left > 0 && !out->failed) {
-        size_t n = left < 65535 ? left : 65535;
-        left -= n;
-        unsigned char head[5] = {left == 0, (unsigned char)n, (unsigned char)(n >> 8),
-                                 (unsigned char)~n, (unsigned char)(~n >> 8)};
-        buf_append(out, head, 5);
-        while (n > 0) {
-            if (x == 0) {
-                static const unsigned char filter_none = 0;
-                buf_append(out, &filter_none, 1);
-                b = (b + a) % 65521; // a += 0
-                x = 1, n--;
-                continue;
-            }
-            size_t take = row - (x - 1) < n ? row - (x - 1) : n;
-            const uint8_t *p = px + y * row + (x - 1);
-            buf_append(out, p, take);
-            for (size_t i = 0; i < take; i++) {
-                a += p[i], b += a;
-                if ((i & 4095) == 4095) a %= 65521, b %= 65521; // b fits 32 bits for 5552 bytes (zlib's NMAX)
-            }
-            a %= 65521, b %= 65521;
-            x += take, n -= take;
-            if (x == row + 1) x = 0, y++;
-        }
-    }
-    unsigned char adler[4];
-    put32(adler, b << 16 | a);
-    buf_append(out, adler, 4);
+    zlib_stored(out, raw, n);
     end_chunk(out, start, table);
+    free(raw);
 
     start = out->len;
     begin_chunk(out, "IEND");

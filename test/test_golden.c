@@ -22,6 +22,7 @@
 #include "preprocess.h"
 #include "saliency.h"
 #include "files.h"
+#include "weights_cache.h"
 #include "test.h"
 
 #define MANIFEST "test/fixtures/golden/manifest.json"
@@ -84,28 +85,7 @@ static void test_preprocessing_matches_torchvision(void) {
     free(ours);
 }
 
-/* Weights are loaded once per spec: random:0 takes a moment to draw. */
-typedef struct {
-    const char *spec;
-    Weights w;
-} CachedWeights;
-static CachedWeights cache[4];
-
-static const Weights *weights_for(const char *spec) {
-    for (int i = 0; i < 4; i++) {
-        if (cache[i].spec && strcmp(cache[i].spec, spec) == 0) return &cache[i].w;
-        if (!cache[i].spec) {
-            Error e;
-            if (weights_load(&cache[i].w, spec, &e) != 0) {
-                printf("  %s\n", e.msg);
-                return NULL;
-            }
-            cache[i].spec = spec;
-            return &cache[i].w;
-        }
-    }
-    return NULL;
-}
+static WeightsCache cache;
 
 static void test_guided_backprop_matches_pytorch(void) {
     const cJSON *c;
@@ -118,7 +98,7 @@ static void test_guided_backprop_matches_pytorch(void) {
         CHECK_MSG(name && spec && image && guide && cJSON_IsNumber(target_item),
                   "incomplete manifest entry");
         if (!name || !spec || !image || !guide || !cJSON_IsNumber(target_item)) continue;
-        const Weights *w = weights_for(spec);
+        const Weights *w = weights_cached(&cache, spec);
         CHECK_MSG(w != NULL, "%s: weights %s", name, spec);
         if (!w) continue;
         Net net;
@@ -191,6 +171,6 @@ int main(void) {
         RUN(test_guided_backprop_matches_pytorch);
     }
     cJSON_Delete(manifest);
-    for (int i = 0; i < 4; i++) weights_free(&cache[i].w);
+    weights_cache_free(&cache);
     return test_summary();
 }

@@ -15,6 +15,7 @@
 #include "preprocess.h"
 #include "saliency.h"
 #include "files.h"
+#include "weights_cache.h"
 #include "test.h"
 
 #define MANIFEST "test/fixtures/methods/manifest.json"
@@ -78,24 +79,7 @@ static void test_manifest_is_present(void) {
     CHECK(manifest && cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "cases")) >= 10);
 }
 
-typedef struct {
-    const char *spec;
-    Weights w;
-} Cached;
-static Cached cache[2];
-
-static const Weights *weights_for(const char *spec) {
-    for (int i = 0; i < 2; i++) {
-        if (cache[i].spec && strcmp(cache[i].spec, spec) == 0) return &cache[i].w;
-        if (!cache[i].spec) {
-            Error e;
-            if (weights_load(&cache[i].w, spec, &e) != 0) return NULL;
-            cache[i].spec = spec;
-            return &cache[i].w;
-        }
-    }
-    return NULL;
-}
+static WeightsCache cache;
 
 /* Tolerances, relative to the reference's largest magnitude: the single
  * backward passes agree to float rounding; passes summed over many noisy or
@@ -161,7 +145,7 @@ static void run_cases(const cJSON *cases) {
         spec.noise = cJSON_IsNumber(noise) ? noise->valuedouble : 0.0;
         spec.seed = (uint64_t)num(c, "seed", 0);
         spec.steps = num(c, "steps", 0);
-        const Weights *w = weights_for(str(c, "weights"));
+        const Weights *w = weights_cached(&cache, str(c, "weights"));
         CHECK_MSG(w != NULL, "%s: weights", name);
         if (!w) continue;
         // A batch of two: the passes of SmoothGrad and integrated gradients
@@ -255,6 +239,6 @@ int main(void) {
         RUN(test_styles_match_the_python_tools);
     }
     cJSON_Delete(manifest);
-    for (int i = 0; i < 2; i++) weights_free(&cache[i].w);
+    weights_cache_free(&cache);
     return test_summary();
 }
