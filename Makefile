@@ -1,8 +1,11 @@
 # guidedbp: `make` builds ./guidedbp; see README.md for the other targets.
 CC      ?= cc
-PKGS    := openblas libcjson stb
+PKGS    := libcjson stb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# stb_image.h has no version macro, only its first line: --version reports it.
+STB_IMAGE_VERSION := $(shell sed -n '1s/.* - v\([0-9.]*\) - .*/\1/p' \
+    $(patsubst -I%,%,$(filter -I%stb,$(shell pkg-config --cflags stb)))/stb_image.h)
 # -ffp-contract=off: no fused multiply-adds the reference does not make; we
 # compare with PyTorch to float precision and want the same bits every build.
 OPT     ?= -O2 -g
@@ -25,6 +28,8 @@ $(BIN): $(BUILD)/main.o $(LIB_OBJ)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/main.o: CFLAGS += -DSTB_IMAGE_VERSION='"$(STB_IMAGE_VERSION)"'
 
 # The class names are compiled in, so the binary needs no data files.
 $(BUILD)/labels_data.c: weights/imagenet_classes.txt scripts/labels_to_c.sh | $(BUILD)

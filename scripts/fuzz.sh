@@ -35,8 +35,8 @@ mkdir -p "$out/obj"
 
 base="-std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fno-omit-frame-pointer -Isrc"
 flags="$base -fsanitize=address,undefined -fno-sanitize-recover=all
-       $(pkg-config --cflags openblas libcjson stb)"
-libs="$(pkg-config --libs openblas libcjson stb) -lpthread -lm"
+       $(pkg-config --cflags libcjson stb)"
+libs="$(pkg-config --libs libcjson stb) -lpthread -lm"
 
 if [ "${FUZZ_MSAN:-0}" = 1 ]; then
     # shellcheck disable=SC2086

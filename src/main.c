@@ -110,8 +110,8 @@ static void usage(FILE *f) {
             "2 usage error, 3 the weights could not be loaded, 4 an output could not be\n"
             "written (the run stops), 130 interrupted (finished outputs are kept).\n"
             "\n"
-            "Environment: GUIDEDBP_WEIGHTS (default weights); OPENBLAS_NUM_THREADS (guidedbp\n"
-            "sets it to 1 when unset); OPENBLAS_CORETYPE (see README.md, Performance).\n",
+            "Environment: GUIDEDBP_WEIGHTS (default weights); GUIDEDBP_ISA (sse2, avx2 or\n"
+            "avx512: the convolutions' instruction set; default the fastest this CPU has).\n",
             CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK, CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
 }
 
@@ -744,13 +744,25 @@ done:
     return status;
 }
 
+/* What decides the bits of a map, for bug reports and goldens. */
+static void print_version(void) {
+    GemmIsa isa;
+    int env_ok = gemm_isa_from_env(&isa) == 0;
+    printf("guidedbp " GUIDEDBP_VERSION "\n");
+    printf("gemm: %s%s (this CPU has:", env_ok ? gemm_isa_names[isa] : "?",
+           env_ok ? "" : ", " GEMM_ISA_ENV " names none this CPU has");
+    for (int i = 0; i < GEMM_ISAS; i++)
+        if (gemm_isa_supported((GemmIsa)i)) printf(" %s", gemm_isa_names[i]);
+    printf("); the same bits on each\n");
+    printf("stb_image %s (PNG, JPEG)\n", STB_IMAGE_VERSION);
+}
+
 int main(int argc, char **argv) {
-    conv_blas_reexec(argv); // no OpenBLAS thread pool, see conv.h
     Options o;
     Error err = {0};
     switch (cli_parse(argc, argv, &o, &err)) {
     case CLI_HELP: usage(stdout); return 0;
-    case CLI_VERSION: printf("guidedbp " GUIDEDBP_VERSION "\n"); return 0;
+    case CLI_VERSION: print_version(); return 0;
     case CLI_ERROR:
         print_error(err.msg);
         fputs("Try 'guidedbp --help' for more information.\n", stderr);

@@ -1,6 +1,5 @@
 #include "net.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +92,9 @@ int net_init(Net *net, const Weights *w, int height, int width, int batch, int t
     memset(net, 0, sizeof *net);
     net->batch = batch < 1 ? 1 : batch;
     net->threads = threads < 1 ? 1 : threads;
-    // OpenBLAS's threading is a process-wide setting; ours replaces it.
-    openblas_set_num_threads(1);
+    if (gemm_isa_from_env(&net->isa) != 0)
+        return error_set(e, "%s=%s: not an instruction set this CPU has (sse2 up to %s)",
+                         GEMM_ISA_ENV, getenv(GEMM_ISA_ENV), gemm_isa_names[gemm_isa_best()]);
     if (build(net, w, height, width, e) != 0) return -1;
 
     // One arena: activations and gradients for every layer boundary, the
@@ -158,7 +158,7 @@ void net_forward(Net *net, int n) {
             float *y = net->act[i + 1] + b * out;
             switch (l->kind) {
             case LAYER_CONV:
-                conv2d_forward(y, x, l->w, l->b, &l->conv, net->col, net->threads);
+                conv2d_forward(y, x, l->w, l->b, &l->conv, net->col, net->isa, net->threads);
                 break;
             case LAYER_RELU: relu_forward(y, x, out); break;
             case LAYER_MAXPOOL:
@@ -214,7 +214,7 @@ void net_backward_from(Net *net, int n, int top, ReluRule rule, GuideScope scope
             const float *dy = net->grad[i + 1] + b * out;
             switch (l->kind) {
             case LAYER_CONV:
-                conv2d_backward_input(dx, dy, l->w, &l->conv, net->col, net->threads);
+                conv2d_backward_input(dx, dy, l->w, &l->conv, net->col, net->isa, net->threads);
                 break;
             case LAYER_RELU:
                 relu_backward(dx, dy, net->act[i + 1] + b * out, out, rule_for(l, rule, scope));

@@ -56,6 +56,7 @@ typedef struct {
     Layer layers[NET_MAX_LAYERS];
     int n_layers;
     int batch, threads;
+    GemmIsa isa;              // gemm's instruction set (gemm.h)
     float *act[NET_MAX_LAYERS + 1];  // (batch, ...)
     float *grad[NET_MAX_LAYERS + 1]; // (batch, ...)
     size_t size[NET_MAX_LAYERS + 1]; // floats per image of act[i]

@@ -13,7 +13,6 @@
  * disagree (then its per-layer numbers are not about the real code path).
  */
 #define _DEFAULT_SOURCE // wait4, getloadavg
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +32,6 @@
 #include "relu.h"
 #include "saliency.h"
 #include "weights.h"
-
-char *openblas_get_corename(void);
 
 enum { REPS = 5, MAX_BATCH = 32 };
 static const int batches[] = {1, 2, 4, 8, 16, 32};
@@ -57,23 +54,23 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* ------------------------------------------------------------ sgemm peak */
+/* ------------------------------------------------------------- gemm peak */
 
 typedef struct {
     int n;
+    GemmIsa isa;
     float *a[PARALLEL_MAX_THREADS], *b[PARALLEL_MAX_THREADS], *c[PARALLEL_MAX_THREADS];
 } PeakGemm;
 
 static void peak_task(void *ctx, int t) {
     PeakGemm *p = ctx;
     int n = p->n;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, p->a[t], n, p->b[t], n,
-                0.0f, p->c[t], n);
+    gemm(p->isa, p->c[t], n, p->a[t], n, 1, p->b[t], n, NULL, n, n, n);
 }
 
-/* GFLOP/s of `threads` independent single-threaded n^3 sgemms run at once. */
-static double sgemm_gflops(int n, int threads) {
-    PeakGemm p = {.n = n};
+/* GFLOP/s of `threads` independent single-threaded n^3 gemms run at once. */
+static double gemm_gflops(GemmIsa isa, int n, int threads) {
+    PeakGemm p = {.n = n, .isa = isa};
     size_t nn = (size_t)n * n;
     for (int t = 0; t < threads; t++) {
         p.a[t] = malloc(nn * sizeof(float));
@@ -155,7 +152,7 @@ static void layer_forward(Net *net, int i, int n, float *col) {
     }
     if (l->kind == LAYER_CONV) {
         conv2d_forward_batch(net->act[i + 1], net->act[i], n, l->w, l->b, &l->conv, col,
-                             net->threads);
+                             net->isa, net->threads);
         return;
     }
     for (int b = 0; b < n; b++) {
@@ -186,7 +183,7 @@ static void layer_backward(Net *net, int i, int n, float *col) {
     }
     if (l->kind == LAYER_CONV) {
         conv2d_backward_input_batch(net->grad[i], net->grad[i + 1], n, l->w, &l->conv, col,
-                                    net->threads);
+                                    net->isa, net->threads);
         return;
     }
     for (int b = 0; b < n; b++) {
@@ -228,6 +225,7 @@ static double layer_gflop(const Layer *l) {
 typedef struct {
     Weights *w;
     int threads, targets[MAX_BATCH];
+    GemmIsa isa;
     float *image; // (3, 224, 224), the preprocessed photo
 } Bench;
 
@@ -375,7 +373,6 @@ static void cpu_name(char *out, size_t size) {
 }
 
 int main(int argc, char **argv) {
-    conv_blas_reexec(argv); // OpenBLAS as guidedbp runs it: no thread pool
     if (argc == 5 && strcmp(argv[1], "--rss") == 0)
         return rss_child(argv[2], atoi(argv[3]), atoi(argv[4]));
     struct stat st;
@@ -392,7 +389,6 @@ int main(int argc, char **argv) {
     }
     double load_ms = now_ms() - t0;
     bb.w = &w;
-    openblas_set_num_threads(1);
 
     char cpu[128];
     cpu_name(cpu, sizeof cpu);
@@ -400,22 +396,20 @@ int main(int argc, char **argv) {
     getloadavg(load, 3);
     printf("machine: %s, %d threads used of %d CPUs, load average %.2f\n", cpu, bb.threads,
            parallel_cpus(), load[0]);
-    const char *core_env = getenv("OPENBLAS_CORETYPE"), *better = conv_blas_better_core();
-    printf("OpenBLAS core: %s%s%s%s", openblas_get_corename(), core_env ? " (OPENBLAS_CORETYPE=" : "",
-           core_env ? core_env : "", core_env ? ")" : "");
-    if (better)
-        printf(": OpenBLAS does not know this CPU; OPENBLAS_CORETYPE=%s is faster (see README.md, "
-               "Performance)", better);
-    printf("\n");
+    if (gemm_isa_from_env(&bb.isa) != 0) {
+        fprintf(stderr, "bench: %s names no instruction set this CPU has\n", GEMM_ISA_ENV);
+        return 1;
+    }
+    printf("gemm: %s\n", gemm_isa_names[bb.isa]);
     printf("weights: %s (loaded and checked in %.1f ms)\n", weights, load_ms);
 
     double peak1 = 0, peak = 0;
     for (int n = 256; n <= 1024; n *= 2) {
-        double g1 = sgemm_gflops(n, 1), gt = sgemm_gflops(n, bb.threads);
+        double g1 = gemm_gflops(bb.isa, n, 1), gt = gemm_gflops(bb.isa, n, bb.threads);
         peak1 = g1 > peak1 ? g1 : peak1;
         peak = gt > peak ? gt : peak;
     }
-    printf("sgemm peak: %.1f GFLOP/s on 1 thread, %.1f on %d (best of 256^3, 512^3, 1024^3)\n",
+    printf("gemm peak: %.1f GFLOP/s on 1 thread, %.1f on %d (best of 256^3, 512^3, 1024^3)\n",
            peak1, peak, bb.threads);
 
     // The photo, preprocessed; and the time the stages around the network take.

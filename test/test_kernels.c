@@ -2,7 +2,6 @@
  * direct loops, its input gradient against the direct adjoint, pooling
  * (including PyTorch's first-maximum tie rule), ReLU rules, the linear
  * layers, and thread-count independence of the GEMM path. */
-#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +13,8 @@
 #include "relu.h"
 #include "rng.h"
 #include "test.h"
+
+static GemmIsa isa; // GUIDEDBP_ISA, else the fastest
 
 static uint64_t draws;
 static float frand(void) { // uniform in [-1, 1), from rng.h's stream 42
@@ -91,7 +92,7 @@ static void test_conv_forward_matches_direct_loops(void) {
         float *x = randn_buf(nx), *w = randn_buf((size_t)s.out_c * s.in_c * s.k * s.k);
         float *b = randn_buf(s.out_c), *y = malloc(ny * 4), *col = malloc(conv_col_size(&s) * 4);
         double *ref = malloc(ny * 8);
-        conv2d_forward(y, x, w, b, &s, col, 1);
+        conv2d_forward(y, x, w, b, &s, col, isa, 1);
         conv_naive(ref, x, w, b, &s);
         double err = rel_err(y, ref, ny);
         CHECK_MSG(err < 1e-6, "case %zu: relative error %.3g", t, err);
@@ -107,7 +108,7 @@ static void test_conv_backward_matches_adjoint(void) {
         float *dy = randn_buf(ny), *w = randn_buf((size_t)s.out_c * s.in_c * s.k * s.k);
         float *dx = malloc(nx * 4), *col = malloc(conv_col_size(&s) * 4);
         double *ref = malloc(nx * 8);
-        conv2d_backward_input(dx, dy, w, &s, col, 1);
+        conv2d_backward_input(dx, dy, w, &s, col, isa, 1);
         conv_backward_naive(ref, dy, w, &s);
         double err = rel_err(dx, ref, nx);
         CHECK_MSG(err < 1e-6, "case %zu: relative error %.3g", t, err);
@@ -138,10 +139,10 @@ static void test_conv_is_bitwise_independent_of_threads(void) {
         float *b = randn_buf(s.out_c), *col = malloc(conv_col_size(&s) * 4);
         float *y1 = malloc(ny * 4), *y2 = malloc(ny * 4), *d1 = malloc(nx * 4),
               *d2 = malloc(nx * 4);
-        conv2d_forward(y1, x, w, b, &s, col, 1);
-        conv2d_backward_input(d1, y1, w, &s, col, 1);
-        conv2d_forward(y2, x, w, b, &s, col, 3);
-        conv2d_backward_input(d2, y2, w, &s, col, 3);
+        conv2d_forward(y1, x, w, b, &s, col, isa, 1);
+        conv2d_backward_input(d1, y1, w, &s, col, isa, 1);
+        conv2d_forward(y2, x, w, b, &s, col, isa, 3);
+        conv2d_backward_input(d2, y2, w, &s, col, isa, 3);
         CHECK_MSG(memcmp(y1, y2, ny * 4) == 0, "conv %d forward differs between 1 and 3 threads",
                   t);
         CHECK_MSG(memcmp(d1, d2, nx * 4) == 0, "conv %d backward differs between 1 and 3 threads",
@@ -161,11 +162,11 @@ static void test_conv_batch_gives_each_image_its_own_bits(void) {
     float *x = randn_buf(N * nx), *w = randn_buf((size_t)s.out_c * s.in_c * s.k * s.k);
     float *b = randn_buf(s.out_c), *col = malloc(ncol * CONV_GROUP * 4);
     float *y = malloc(N * ny * 4), *dx = malloc(N * nx * 4), *y1 = malloc(ny * 4), *dx1 = malloc(nx * 4);
-    conv2d_forward_batch(y, x, N, w, b, &s, col, 3);
-    conv2d_backward_input_batch(dx, y, N, w, &s, col, 3);
+    conv2d_forward_batch(y, x, N, w, b, &s, col, isa, 3);
+    conv2d_backward_input_batch(dx, y, N, w, &s, col, isa, 3);
     for (int i = 0; i < N; i++) {
-        conv2d_forward(y1, x + i * nx, w, b, &s, col, 1);
-        conv2d_backward_input(dx1, y + i * ny, w, &s, col, 1);
+        conv2d_forward(y1, x + i * nx, w, b, &s, col, isa, 1);
+        conv2d_backward_input(dx1, y + i * ny, w, &s, col, isa, 1);
         CHECK_MSG(memcmp(y1, y + i * ny, ny * 4) == 0, "forward, image %d", i);
         CHECK_MSG(memcmp(dx1, dx + i * nx, nx * 4) == 0, "backward, image %d", i);
     }
@@ -319,7 +320,8 @@ static void test_linear_batch_and_threads_do_not_change_bits(void) {
 }
 
 int main(void) {
-    openblas_set_num_threads(1); // the contract of conv.h
+    if (gemm_isa_from_env(&isa) != 0) return 2;
+    printf("# gemm: %s\n", gemm_isa_names[isa]);
     RUN(test_conv_forward_matches_direct_loops);
     RUN(test_conv_backward_matches_adjoint);
     RUN(test_conv_shape_rejects_kernel_larger_than_padded_input);
