@@ -37,7 +37,8 @@ implements them:
   deconv          ReLUs in scope pass clamp(grad_out, min=0) to their input,
                   whatever their activation; the others the true gradient
   grad-x-input    x * d score / d x
-  integrated      baseline b = Normalize(black image); nodes/weights
+  integrated      baseline b = Normalize(black image) (integrated(start="zero"):
+                  0, Captum's default, for fixtures_flat.py); nodes/weights
                   leggauss(N) -> alpha_i = 0.5 (x_i + 1), w_i = 0.5 w_i
                   (float64); s_i = b + alpha_i (x - b) in float32; total =
                   sum_i grad(s_i) * float32(w_i) over a stacked (N, ...)
@@ -305,8 +306,9 @@ def legendre(n):
     return [float(a) for a in 0.5 * (1 + nodes)], [float(w) for w in 0.5 * weights]
 
 
-def integrated(model, x, target, n, stats):
-    b = baseline().to(x.dtype)
+def integrated(model, x, target, n, stats, start="black"):
+    # black: Captum's baselines=Normalize(zeros); zero: its default, 0 after Normalize.
+    b = baseline().to(x.dtype) if start == "black" else torch.zeros_like(x)
     alphas, steps = legendre(n)
     scaled = [b + alpha * (x - b) for alpha in alphas]
     # Captum: the N scaled inputs go through the model as one batch.
@@ -622,7 +624,7 @@ def run_method(model, swapped_model, x, method, target, layer, channel, opt, sta
     guide = opt.get("guide")
     sigma, note = None, ""
     if method == "integrated":
-        out = hwc(integrated(model, x, target, opt["steps"], stats))
+        out = hwc(integrated(model, x, target, opt["steps"], stats, opt.get("baseline", "black")))
     elif method in ("gradcam", "guided-gradcam"):
         cam = gradcam(model, x, target, opt["cam_layer"], stats)
         if method == "gradcam":

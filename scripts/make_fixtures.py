@@ -555,7 +555,8 @@ def main():
                  IMAGES / name, inputs[name], guide, FULL_CLASS)
     write_json(GOLDEN / "manifest.json", {"inputs": manifest_inputs, "cases": cases})
 
-    for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity", "fixtures_methods", "fixtures_vgg"):
+    for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity", "fixtures_methods", "fixtures_vgg",
+                    "fixtures_jpeg"):
         module = import_sibling(sibling)
         if module is None:
             print(f"{sibling}.py: not present, skipped")

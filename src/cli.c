@@ -63,7 +63,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     enum {
         OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
-        OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_STYLE, OPT_FULL_SIZE,
+        OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -80,7 +80,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"strip", required_argument, 0, OPT_STRIP}, {"seed", required_argument, 0, OPT_SEED},
         {"layer", required_argument, 0, OPT_LAYER}, {"channel", required_argument, 0, OPT_CHANNEL},
         {"smooth", required_argument, 0, OPT_SMOOTH}, {"noise", required_argument, 0, OPT_NOISE},
-        {"steps", required_argument, 0, OPT_STEPS}, {"style", required_argument, 0, OPT_STYLE},
+        {"steps", required_argument, 0, OPT_STEPS}, {"baseline", required_argument, 0, OPT_BASELINE}, {"style", required_argument, 0, OPT_STYLE},
         {"full-size", no_argument, 0, OPT_FULL_SIZE},
         {0, 0, 0, 0},
     };
@@ -92,7 +92,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     opterr = 0; // messages are ours
     optind = 0; // a full reset of getopt's state, so cli_parse can run again
     char name[64];
-    int c, style_given = 0;
+    int c, style_given = 0, baseline_given = 0;
     long long v;
     while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr", longs, NULL)) != -1) {
         switch (c) {
@@ -132,6 +132,16 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                 return error_set(e, "--smooth %s: expected a whole number from 1 to %d", optarg,
                                  CLI_MAX_PASSES);
             break;
+        case OPT_BASELINE: {
+            int found = -1;
+            for (int i = 0; i < BASELINES; i++)
+                if (strcmp(optarg, baseline_names[i]) == 0) found = i;
+            if (found < 0)
+                return error_set(e, "--baseline %s: expected 'black' or 'zero'", optarg);
+            o->baseline = (Baseline)found;
+            baseline_given = 1;
+            break;
+        }
         case OPT_STEPS:
             if (parse_int(optarg, 1, CLI_MAX_PASSES, &o->steps) != 0)
                 return error_set(e, "--steps %s: expected a whole number from 1 to %d", optarg,
@@ -213,6 +223,8 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (o->layer && o->channel < 0 && !has_cam)
         return error_set(e, "--layer without --channel: only -m gradcam and guided-gradcam use a "
                             "layer by itself");
+    if (baseline_given && o->method != METHOD_INTEGRATED)
+        return error_set(e, "--baseline: only for -m integrated");
     if (o->smooth && (has_cam || o->method == METHOD_INTEGRATED))
         return error_set(e, "--smooth: not with -m %s", method_name(o->method));
     return CLI_RUN;

@@ -44,6 +44,7 @@ typedef struct {
     int smooth;             // --smooth N SmoothGrad copies; 0: off
     double noise;           // --noise F
     int steps;              // --steps N for integrated
+    Baseline baseline;      // --baseline for integrated
     Style style;
     int full_size;
     Check check;

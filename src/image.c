@@ -11,6 +11,7 @@
 
 #include <stb_image.h>
 
+#include "jpeg.h"
 #include "png.h"
 
 static int read_file(const char *path, unsigned char **data, size_t *size, Error *e) {
@@ -110,125 +111,6 @@ static int check_png(const unsigned char *d, size_t n, const char *name, PngHead
     }
 }
 
-/* Walks all of a JPEG's marker segments, the scans' entropy-coded data
- * skipped: stb_image 2.27 trusts a DHT segment's code counts (a sum over
- * 256 overflows its tables; progressive files carry DHTs between scans) and
- * decodes a file without Huffman tables into noise, so both are refused
- * here first. */
-static int check_jpeg(const unsigned char *d, size_t n, const char *name, Error *e) {
-    size_t at = 2;
-    int tables = 0, defined[2][4] = {{0}}; // [DC, AC][table id]
-    int quant[4] = {0}, frame_quant[256], progressive = 0, frame = 0;
-    int scanned[256] = {0}; // per component: 1 once a scan starts its (DC) coefficients
-    for (int i = 0; i < 256; i++) frame_quant[i] = -1;
-    while (at + 2 <= n) {
-        if (d[at] != 0xFF) return error_set(e, "%s: corrupt JPEG (no marker at byte %zu)", name, at);
-        unsigned marker = d[at + 1];
-        if (marker == 0xFF) { // fill byte
-            at++;
-            continue;
-        }
-        if (marker == 0xD9) break; // EOI
-        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) {
-            at += 2;
-            continue;
-        }
-        if (n - at < 4) break;
-        size_t len = (size_t)d[at + 2] << 8 | d[at + 3];
-        if (len < 2 || len > n - at - 2)
-            return error_set(e, "%s: truncated JPEG (segment 0x%02X runs past the end)", name,
-                             marker);
-        if (marker == 0xDB) { // DQT: which quantization tables exist
-            for (size_t p = at + 4, end = at + 2 + len; p < end;) {
-                size_t size = (d[p] >> 4) ? 129 : 65;
-                if ((d[p] & 15) > 3 || size > end - p)
-                    return error_set(e, "%s: corrupt JPEG (bad DQT table)", name);
-                quant[d[p] & 15] = 1;
-                p += size;
-            }
-        }
-        if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-            marker != 0xCC) { // SOF: each component's quantization table
-            size_t nc = len >= 8 ? d[at + 9] : 0;
-            if (nc < 1 || len != 8 + 3 * nc)
-                return error_set(e, "%s: corrupt JPEG (bad frame header)", name);
-            for (size_t c = 0; c < nc; c++) frame_quant[d[at + 10 + 3 * c]] = d[at + 12 + 3 * c];
-            progressive = marker == 0xC2;
-            frame = 1;
-        }
-        if (marker == 0xDA) {
-            // Every table the scan uses must exist: stb 2.27 decodes with an
-            // undefined table's garbage (Huffman offsets out of bounds, or a
-            // zero quantization table). A baseline scan always uses both
-            // Huffman tables; a progressive one DC (Ss = 0) or AC.
-            size_t ns = len >= 3 ? d[at + 4] : 0;
-            if (!frame || ns < 1 || ns > 4 || len != 6 + 2 * ns)
-                return error_set(e, "%s: corrupt JPEG (bad scan header)", name);
-            int ss = d[at + 5 + 2 * ns], ah = d[at + 7 + 2 * ns] >> 4;
-            for (size_t c = 0; c < ns; c++) {
-                int id = d[at + 5 + 2 * c], td = d[at + 6 + 2 * c] >> 4, ta = d[at + 6 + 2 * c] & 15;
-                int dc = !progressive || ss == 0, ac = !progressive || ss > 0;
-                if (td > 3 || ta > 3 || (dc && !defined[0][td]) || (ac && !defined[1][ta]))
-                    return error_set(e, "%s: corrupt JPEG (a scan uses a Huffman table no DHT "
-                                     "defined)", name);
-                if (frame_quant[id] < 0 || frame_quant[id] > 3 || !quant[frame_quant[id]])
-                    return error_set(e, "%s: corrupt JPEG (a component's quantization table "
-                                     "is not defined by any DQT)", name);
-                // Only a first DC scan (Ah = 0) zeroes a block's coefficients
-                // in stb 2.27; a refinement scan before it would refine
-                // uninitialised memory (a MemorySanitizer finding).
-                if (progressive && !scanned[id] && (ss > 0 || ah > 0))
-                    return error_set(e, "%s: corrupt JPEG (a%s scan before its first DC scan)",
-                                     name, ss > 0 ? "n AC" : " DC refinement");
-                if (dc) scanned[id] = 1;
-            }
-        }
-        if (marker == 0xC4) {
-            size_t p = at + 4, end = at + 2 + len;
-            while (p < end) {
-                if (end - p < 17 || (d[p] >> 4) > 1 || (d[p] & 15) > 3)
-                    return error_set(e, "%s: corrupt JPEG (bad DHT table header)", name);
-                size_t codes = 0;
-                for (int i = 1; i <= 16; i++) codes += d[p + i];
-                if (codes > 256 || codes > end - p - 17)
-                    return error_set(e, "%s: corrupt JPEG (DHT table with %zu codes)", name, codes);
-                defined[d[p] >> 4][d[p] & 15] = 1;
-                p += 17 + codes;
-                tables++;
-            }
-        }
-        at += 2 + len;
-        if (marker == 0xDA) {
-            // Entropy-coded data, read as stb reads it: 0xFF, any number of
-            // 0xFF fill bytes, then 0x00 (a stuffed byte) or a restart
-            // marker; anything else ends the scan (a fuzz finding: taking
-            // "FF FF 00" for a marker hid a DHT that stb then trusted).
-            while (at + 1 < n) {
-                if (d[at] != 0xFF) {
-                    at++;
-                    continue;
-                }
-                size_t q = at + 1;
-                while (q < n && d[q] == 0xFF) q++;
-                if (q < n && (d[q] == 0x00 || (d[q] >= 0xD0 && d[q] <= 0xD7))) {
-                    at = q + 1;
-                    continue;
-                }
-                at = q - 1; // the marker's own 0xFF
-                break;
-            }
-        }
-    }
-    // Like libjpeg, a missing EOI is tolerated once the structure was sound;
-    // but stb 2.27 hands out uninitialised memory for a component no scan
-    // ever started.
-    for (int id = 0; id < 256; id++)
-        if (frame_quant[id] >= 0 && !scanned[id])
-            return error_set(e, "%s: %s JPEG (no scan for component %d)", name,
-                             at + 2 > n ? "truncated" : "corrupt", id);
-    return frame ? 0 : error_set(e, "%s: truncated JPEG (no frame)", name);
-}
-
 /* Bytes a PNG's image data inflates to: per row a filter byte and the
  * packed samples, for each of the seven passes when interlaced. 0 for a
  * colour type or depth PNG does not have. */
@@ -281,6 +163,40 @@ static int check_png_inflate(const unsigned char *d, size_t n, const char *name,
     return error_set(e, "%s: corrupt PNG data (%s)", name, stb_reason());
 }
 
+/* A 16-bit grey PNG as Pillow's mode I then convert('RGB'): each sample
+ * clipped to 255 and replicated. */
+static int decode_gray16(const unsigned char *data, size_t size, const char *name,
+                         const PngHeader *hd, Image *img, Error *e) {
+    int w, h, comp;
+    uint16_t *grey = stbi_load_16_from_memory(data, (int)size, &w, &h, &comp, 1);
+    if (!grey) return error_set(e, "%s: corrupt PNG data (%s)", name, stb_reason());
+    if (w != hd->w || h != hd->h) {
+        free(grey);
+        return error_set(e, "%s: PNG header and data disagree on the size", name);
+    }
+    if (!(img->rgb = malloc((size_t)w * h * 3))) {
+        free(grey);
+        return error_set(e, "%s: out of memory for a %dx%d image", name, w, h);
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        uint8_t v = grey[i] > 255 ? 255 : (uint8_t)grey[i];
+        img->clipped += grey[i] > 255;
+        img->rgb[3 * i] = img->rgb[3 * i + 1] = img->rgb[3 * i + 2] = v;
+    }
+    free(grey);
+    img->width = w, img->height = h;
+    return 0;
+}
+
+int image_size_ok(const char *name, const char *format, int64_t w, int64_t h, int64_t max_pixels,
+                  Error *e) {
+    if (w >= 1 && h >= 1 && w <= IMAGE_MAX_SIDE && h <= IMAGE_MAX_SIDE && w * h <= max_pixels)
+        return 0;
+    return error_set(e, "%s: %s of %" PRId64 "x%" PRId64 " pixels is outside the limits (at most "
+                     "%d a side, %" PRId64 " pixels in all; see --max-pixels)", name, format, w, h,
+                     IMAGE_MAX_SIDE, max_pixels);
+}
+
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
                  Image *img, Error *e) {
     memset(img, 0, sizeof *img);
@@ -290,30 +206,21 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
     if (size > IMAGE_MAX_FILE_BYTES)
         return error_set(e, "%s: %zu bytes, more than the %d MB limit for an image", name, size,
                          IMAGE_MAX_FILE_BYTES >> 20);
-    int w, h, comp, png = strcmp(format, "PNG") == 0;
+    if (strcmp(format, "JPEG") == 0) return jpeg_decode(data, size, name, max_pixels, img, e);
     PngHeader hd = {0};
-    if (png) {
-        if (check_png(data, size, name, &hd, e) != 0) return -1;
-        w = hd.w, h = hd.h;
-    } else if (check_jpeg(data, size, name, e) != 0) {
+    if (check_png(data, size, name, &hd, e) != 0 ||
+        image_size_ok(name, format, hd.w, hd.h, max_pixels, e) != 0)
         return -1;
-    } else if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
-        return error_set(e, "%s: corrupt %s header (%s)", name, format, stb_reason());
-    }
-    if (w < 1 || h < 1 || w > IMAGE_MAX_SIDE || h > IMAGE_MAX_SIDE ||
-        (int64_t)w * h > max_pixels)
-        return error_set(e, "%s: %s of %dx%d pixels is outside the limits (at most %d a side, "
-                         "%" PRId64 " pixels in all; see --max-pixels)", name, format, w, h,
-                         IMAGE_MAX_SIDE, max_pixels);
-    if (png && check_png_inflate(data, size, name, &hd, e) != 0) return -1;
-    // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG and
-    // JPEG colour type, and 8-bit output keeps the high byte of 16-bit data.
-    int dw, dh;
+    if (check_png_inflate(data, size, name, &hd, e) != 0) return -1;
+    // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG
+    // colour type, and 8-bit output keeps the high byte of 16-bit data.
+    int dw, dh, comp;
+    if (hd.depth == 16 && hd.colour == 0) return decode_gray16(data, size, name, &hd, img, e);
     img->rgb = stbi_load_from_memory(data, (int)size, &dw, &dh, &comp, 3);
     // (comp is the file's channel count; the pixels are RGB as asked.)
     if (!img->rgb)
         return error_set(e, "%s: corrupt %s data (%s)", name, format, stb_reason());
-    if (dw != w || dh != h) {
+    if (dw != hd.w || dh != hd.h) {
         image_free(img);
         return error_set(e, "%s: %s header and data disagree on the size", name, format);
     }

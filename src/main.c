@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "image.h"
 #include "inputs.h"
+#include "jpeg.h"
 #include "labels.h"
 #include "net.h"
 #include "parallel.h"
@@ -26,7 +27,7 @@
 #include "saliency.h"
 #include "weights.h"
 
-#define GUIDEDBP_VERSION "0.2.0"
+#define GUIDEDBP_VERSION "0.3.0"
 
 enum {
     EXIT_SOME_FAILED = 1, // one or more images could not be read or decoded
@@ -59,7 +60,8 @@ static void usage(FILE *f) {
             "                         images or a DIR: the output directory (required)\n"
             "      --npy              also write each raw float32 map, (224,224,3), or cam,\n"
             "                         (224,224), as .npy beside its PNG\n"
-            "      --guide SCOPE      ReLUs that use the guided rule: features (those of\n"
+            "      --guide SCOPE      ReLUs that use the guided (deconv) rule in -m guided,\n"
+            "                         deconv and guided-gradcam: features (those of\n"
             "                         model.features, the reference recipe) or all\n"
             "                         (default: features)\n"
             "  -m, --method NAME      guided, gradient, deconv, grad-x-input, integrated,\n"
@@ -73,6 +75,9 @@ static void usage(FILE *f) {
             "      --noise F          SmoothGrad noise std, times the input's range\n"
             "                         (default: 0.15)\n"
             "      --steps N          integrated gradients: Gauss-Legendre steps (default: %d)\n"
+            "      --baseline B       integrated gradients' start: black (the black image,\n"
+            "                         default) or zero (zero after Normalize: the mean\n"
+            "                         colour, Captum's default)\n"
             "      --style NAME       color, gray, pos, neg; heatmap or gray for gradcam\n"
             "                         (default: color; heatmap for gradcam)\n"
             "      --full-size        the picture in the original image's frame, not the\n"
@@ -81,7 +86,9 @@ static void usage(FILE *f) {
             "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
             "                         for any N\n"
             "  -q, --quiet            no results, progress or warnings; only errors\n"
-            "\n"
+            "\n",
+            CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK);
+    fprintf(f,
             "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
             "      --check class      similarity of the map to the map of another class\n"
             "      --vs CLASS         that class (default: the lowest-scoring one)\n"
@@ -112,7 +119,7 @@ static void usage(FILE *f) {
             "\n"
             "Environment: GUIDEDBP_WEIGHTS (default weights); GUIDEDBP_ISA (sse2, avx2 or\n"
             "avx512: the convolutions' instruction set; default the fastest this CPU has).\n",
-            CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK, CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
+            CLI_MAX_BATCH, IMAGE_MAX_PIXELS);
 }
 
 static double now_ms(void) {
@@ -127,6 +134,7 @@ typedef struct {
     Error err;
     int width, height, target, written, checked;
     int flat;     // the map was constant: a warning, printed from the main thread
+    int64_t clipped; // a 16-bit grey PNG's samples clipped to 255: a warning too
     int io_error; // an output could not be written: the run stops (exit 4)
     double ms;
     CheckResult check;
@@ -371,6 +379,7 @@ static void load_input(Run *r, const Input *in, int slot, Result *res) {
     } else {
         res->width = img->width;
         res->height = img->height;
+        res->clipped = img->clipped;
     }
     if (!r->o->full_size) image_free(img);
 }
@@ -571,6 +580,13 @@ static int run_group(Run *r, int first, int n) {
         // A failed write is fatal (exit 4); the group's other outputs are
         // complete files, reported as usual.
         if (res[i].io_error) status = EXIT_IO;
+        if (res[i].clipped && !r->o->quiet) {
+            char msg[1100];
+            snprintf(msg, sizeof msg, "%s: warning: 16-bit grey PNG: %lld samples above 255 "
+                     "clipped to white, as Pillow's convert('RGB') does (README: How it works)",
+                     in->path, (long long)res[i].clipped);
+            report_error(r, msg);
+        }
         if (res[i].flat && !r->o->quiet) {
             char msg[1100];
             snprintf(msg, sizeof msg, "%s: the map has no contrast to show (it is constant); "
@@ -597,7 +613,7 @@ static int make_spec(Run *r, Error *e) {
     const Options *o = r->o;
     r->spec = (MethodSpec){.method = o->method, .guide = o->guide, .layer = -1,
                            .channel = o->channel, .smooth = o->smooth, .noise = o->noise,
-                           .seed = o->seed, .steps = o->steps};
+                           .seed = o->seed, .steps = o->steps, .baseline = o->baseline};
     int has_cam = method_is_cam(o->method) || o->method == METHOD_GUIDED_GRADCAM;
     if (has_cam && !o->layer) {
         // The last ReLU of the convolutional part (features.11 for AlexNet).
@@ -754,7 +770,7 @@ static void print_version(void) {
     for (int i = 0; i < GEMM_ISAS; i++)
         if (gemm_isa_supported((GemmIsa)i)) printf(" %s", gemm_isa_names[i]);
     printf("); the same bits on each\n");
-    printf("stb_image %s (PNG, JPEG)\n", STB_IMAGE_VERSION);
+    printf("libjpeg-turbo %s (JPEG), stb_image %s (PNG)\n", jpeg_version(), STB_IMAGE_VERSION);
 }
 
 int main(int argc, char **argv) {

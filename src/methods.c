@@ -119,6 +119,15 @@ static int cam_of(const Net *net, const MethodSpec *m, int b, float *cam, Error 
     return 0;
 }
 
+const char *const baseline_names[] = {"black", "zero"};
+
+/* Value j (CHW) of integrated gradients' baseline: the black image through
+ * Normalize, as torchvision computes it ((0 - mean) / std in float), or 0. */
+static float baseline_at(Baseline b, int j) {
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    return b == BASELINE_BLACK ? (0.0f - mean[j / PLANE]) / std[j / PLANE] : 0.0f;
+}
+
 /* Averages (smooth) or integrates the method over perturbed copies of each
  * image's input, `passes` per image, a batch of the net's size at a time.
  * `clean` holds the n clean inputs. */
@@ -136,7 +145,6 @@ static int multi_pass(Net *net, const MethodSpec *m, int n, const int *targets, 
         if (!alpha || !weight || gauss_legendre(passes, alpha, weight) != 0)
             rc = error_set(e, "integrated gradients: cannot make %d nodes", passes);
     }
-    static const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
     for (int b = 0; rc == 0 && b < n; b++) {
         const float *x = clean + (size_t)b * N_IN;
         float lo = x[0], hi = x[0];
@@ -152,7 +160,7 @@ static int multi_pass(Net *net, const MethodSpec *m, int n, const int *targets, 
                 if (m->method == METHOD_INTEGRATED) {
                     float a = (float)alpha[k];
                     for (int j = 0; j < N_IN; j++) {
-                        float base = (0.0f - mean[j / PLANE]) / std[j / PLANE];
+                        float base = baseline_at(m->baseline, j);
                         in[j] = base + a * (x[j] - base);
                     }
                 } else {
@@ -182,10 +190,7 @@ static int multi_pass(Net *net, const MethodSpec *m, int n, const int *targets, 
             }
         }
         if (m->method == METHOD_INTEGRATED) {
-            for (int j = 0; j < N_IN; j++) {
-                float base = (0.0f - mean[j / PLANE]) / std[j / PLANE];
-                acc[j] *= x[j] - base;
-            }
+            for (int j = 0; j < N_IN; j++) acc[j] *= x[j] - baseline_at(m->baseline, j);
         } else {
             for (int j = 0; j < N_IN; j++) acc[j] /= (float)passes;
         }
@@ -218,7 +223,6 @@ int methods_run(Net *net, const MethodSpec *m, int n, const int *targets, float 
         if (m->method == METHOD_GRADCAM) return 0;
         MethodSpec guided = *m;
         guided.method = METHOD_GUIDED;
-        guided.guide = GUIDE_FEATURES;
         backward(net, &guided, n, targets);
         for (int b = 0; b < n; b++) {
             float *map = maps + (size_t)b * N_IN;

@@ -6,13 +6,16 @@
  *                   whatever their activation
  *   grad-x-input    Captum's InputXGradient: input * gradient
  *   integrated      Captum's IntegratedGradients, Gauss-Legendre rule with
- *                   `steps` nodes, baseline the black image:
- *                   (x - b) * sum_i w_i * gradient(b + a_i (x - b))
+ *                   `steps` nodes: (x - b) * sum_i w_i * gradient(b + a_i (x - b)),
+ *                   b the baseline: BASELINE_BLACK, the black image as the
+ *                   model sees it (Normalize(0), Captum's baselines=
+ *                   Normalize(zeros)), or BASELINE_ZERO, zero in the
+ *                   normalized space (the mean colour; Captum's default)
  *   gradcam         Selvaraju et al.: at layer `cam_layer`, weights = the
  *                   spatial mean of d score / d A per channel, cam =
  *                   ReLU(sum weight * A), bilinear upsampling to 224x224 as
  *                   F.interpolate(align_corners=False), min-max to [0, 1]
- *   guided-gradcam  the guided map times the cam
+ *   guided-gradcam  the guided map (guided ReLUs in `guide` scope) times the cam
  *
  * The score is the target class's logit, or with `layer` >= 0 the sum of
  * the activations of `channel` at that layer's output. SmoothGrad
@@ -46,6 +49,9 @@ typedef enum {
     METHOD_GUIDED_GRADCAM,
 } Method;
 
+typedef enum { BASELINE_BLACK, BASELINE_ZERO, BASELINES } Baseline;
+extern const char *const baseline_names[BASELINES];
+
 typedef struct {
     Method method;
     GuideScope guide;  // guided and deconv: which ReLUs get their rule
@@ -56,6 +62,7 @@ typedef struct {
     double noise;      // SmoothGrad noise, as a fraction of the input's range
     uint64_t seed;     // SmoothGrad noise stream
     int steps;         // integrated: Gauss-Legendre nodes
+    Baseline baseline; // integrated: where the path starts
 } MethodSpec;
 
 /* "guided" ... "guided-gradcam" -> 0 and *m, or -1 for an unknown name. */

@@ -127,7 +127,7 @@ int saliency_full_size(uint8_t *out, Style style, const uint8_t *picture, const 
         return 0;
     }
     // The picture as an RGB image (grey replicated), resized like torchvision would.
-    Image tile = {size, size, malloc((size_t)size * size * 3)}, region = {0};
+    Image tile = {.width = size, .height = size, .rgb = malloc((size_t)size * size * 3)}, region = {0};
     if (!tile.rgb) return error_set(e, "full-size: out of memory");
     for (size_t p = 0; p < (size_t)size * size; p++)
         for (int c = 0; c < 3; c++) tile.rgb[3 * p + c] = picture[p * ch + (ch == 3 ? c : 0)];

@@ -71,6 +71,52 @@ static void test_heatmap_colours(void) {
 
 static cJSON *manifest;
 
+static WeightsCache cache;
+
+/* guided-gradcam is the guided map of its --guide scope times the cam, bit
+ * for bit (both factors are golden-tested against PyTorch on their own);
+ * and the scope matters: with every ReLU guided the map is another one. */
+static void test_guided_gradcam_uses_its_guide_scope(void) {
+    const Weights *w = weights_cached(&cache, "test/fixtures/golden/tiny.safetensors");
+    CHECK(w != NULL);
+    if (!w) return;
+    Net net;
+    Error e;
+    Image img = {0};
+    CHECK_MSG(net_init(&net, w, S, S, 1, 2, &e) == 0, "%s", e.msg);
+    int ok = image_load("test/fixtures/images/cat224.png", IMAGE_MAX_PIXELS, &img, &e) == 0 &&
+             preprocess_imagenet(&img, net_input(&net, 0), NULL, &e) == 0;
+    image_free(&img);
+    CHECK_MSG(ok, "%s", e.msg);
+    float *input = malloc(sizeof(float) * MAP), *maps[2], *guided = malloc(sizeof(float) * MAP);
+    float *cam = malloc(sizeof(float) * PLANE);
+    memcpy(input, net_input(&net, 0), sizeof(float) * MAP);
+    int target = 707, cam_layer = net_find_layer(&net, "features.11");
+    for (int g = 0; ok && g < 2; g++) {
+        GuideScope scope = g ? GUIDE_ALL : GUIDE_FEATURES;
+        MethodSpec gg = {.method = METHOD_GUIDED_GRADCAM, .guide = scope, .layer = -1,
+                         .cam_layer = cam_layer};
+        MethodSpec gd = {.method = METHOD_GUIDED, .guide = scope, .layer = -1};
+        maps[g] = malloc(sizeof(float) * MAP);
+        memcpy(net_input(&net, 0), input, sizeof(float) * MAP);
+        net_forward(&net, 1);
+        CHECK(methods_run(&net, &gg, 1, &target, maps[g], cam, &e) == 0);
+        memcpy(net_input(&net, 0), input, sizeof(float) * MAP);
+        net_forward(&net, 1);
+        CHECK(methods_run(&net, &gd, 1, &target, guided, NULL, &e) == 0);
+        size_t differ = 0;
+        for (int p = 0; p < PLANE; p++)
+            for (int c = 0; c < 3; c++) differ += guided[3 * p + c] * cam[p] != maps[g][3 * p + c];
+        CHECK_MSG(differ == 0, "--guide %s: %zu values are not guided * cam", g ? "all" : "features",
+                  differ);
+    }
+    if (ok) CHECK_MSG(memcmp(maps[0], maps[1], sizeof(float) * MAP) != 0,
+                      "--guide all gives the --guide features map");
+    free(ok ? maps[0] : NULL), free(ok ? maps[1] : NULL);
+    free(input), free(guided), free(cam);
+    net_free(&net);
+}
+
 static void test_manifest_is_present(void) {
     char *text = slurp(MANIFEST);
     CHECK_MSG(text != NULL, "%s is missing: run 'make fixtures'", MANIFEST);
@@ -79,7 +125,6 @@ static void test_manifest_is_present(void) {
     CHECK(manifest && cJSON_GetArraySize(cJSON_GetObjectItem(manifest, "cases")) >= 10);
 }
 
-static WeightsCache cache;
 
 /* Tolerances, relative to the reference's largest magnitude: the single
  * backward passes agree to float rounding; passes summed over many noisy or
@@ -145,6 +190,8 @@ static void run_cases(const cJSON *cases) {
         spec.noise = cJSON_IsNumber(noise) ? noise->valuedouble : 0.0;
         spec.seed = (uint64_t)num(c, "seed", 0);
         spec.steps = num(c, "steps", 0);
+        const char *start = str(c, "baseline");
+        spec.baseline = start && strcmp(start, "zero") == 0 ? BASELINE_ZERO : BASELINE_BLACK;
         const Weights *w = weights_cached(&cache, str(c, "weights"));
         CHECK_MSG(w != NULL, "%s: weights", name);
         if (!w) continue;
@@ -237,6 +284,7 @@ int main(void) {
         RUN(test_methods_match_pytorch);
         RUN(test_derived_methods_match_pytorch);
         RUN(test_styles_match_the_python_tools);
+        RUN(test_guided_gradcam_uses_its_guide_scope);
     }
     cJSON_Delete(manifest);
     weights_cache_free(&cache);
