@@ -556,7 +556,7 @@ def main():
     write_json(GOLDEN / "manifest.json", {"inputs": manifest_inputs, "cases": cases})
 
     for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity", "fixtures_methods", "fixtures_vgg",
-                    "fixtures_jpeg"):
+                    "fixtures_jpeg", "fixtures_flat"):
         module = import_sibling(sibling)
         if module is None:
             print(f"{sibling}.py: not present, skipped")
