@@ -146,4 +146,4 @@ echo "| peak RSS, folder at batch 1 / batch $best, MB | $(fmt "$rss_g1") / $(fmt
 echo
 echo "Medians of $runs alternated runs; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')," \
      "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
-     "weights $weights${OPENBLAS_CORETYPE:+; OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}."
+     "weights $weights${GUIDEDBP_ISA:+; GUIDEDBP_ISA=$GUIDEDBP_ISA}."

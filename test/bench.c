@@ -5,7 +5,7 @@
  * WEIGHTS defaults to $GUIDEDBP_WEIGHTS, else weights/alexnet.safetensors when
  * it exists, else random:0 (same shapes and work; held in memory rather than
  * mmap'd, which only changes the RSS). Prints, for the current machine: the
- * sgemm peak it measures, ms per layer forward and backward, ms per image
+ * gemm peak it measures, ms per layer forward and backward, ms per image
  * for each stage, images/s by batch size, peak RSS, and the ratio of the
  * measured times to the floor those measurements imply. Every number is the
  * median of several runs. A benchmark, not a test: it asserts nothing, but
@@ -489,7 +489,7 @@ int main(int argc, char **argv) {
            batches[best], rssb);
 
     double floor_c = gflop / peak * 1e3, floor_1 = floor_c + 2 * fc_bytes / gbs / 1e6;
-    printf("\nfloor (%.2f GFLOP per image at the %.0f GFLOP/s sgemm peak): %.2f ms per image\n",
+    printf("\nfloor (%.2f GFLOP per image at the %.0f GFLOP/s gemm peak): %.2f ms per image\n",
            gflop, peak, floor_c);
     printf("  best batch %d: network %.2f ms = %.2fx the compute floor; end to end %.2fx\n",
            batches[best], ms[best], ms[best] / floor_c, (ms[best] + pre_ms + post_ms) / floor_c);
