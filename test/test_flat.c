@@ -18,6 +18,7 @@
 #include "methods.h"
 #include "preprocess.h"
 #include "files.h"
+#include "manifest.h"
 #include "weights_cache.h"
 #include "test.h"
 
@@ -25,13 +26,6 @@
 enum { S = PREPROCESS_SIZE, MAP = 3 * S * S };
 static const double TOLERANCE = 1e-5; // of the reference's max |value|
 
-static const char *str(const cJSON *o, const char *key) {
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-static int num(const cJSON *o, const char *key, int fallback) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valueint : fallback;
-}
 
 static cJSON *manifest;
 
@@ -81,16 +75,11 @@ static void test_flat_maps_match_float64(void) {
     const cJSON *c;
     float *ours = malloc(sizeof(float) * MAP * 2);
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases")) {
-        const char *name = str(c, "case"), *method = str(c, "method"), *guide = str(c, "guide");
-        MethodSpec spec = {.layer = -1, .guide = GUIDE_FEATURES};
-        int known = name && method && method_parse(method, &spec.method) == 0 &&
-                    !method_is_cam(spec.method);
+        const char *name = str(c, "case"), *method = str(c, "method");
+        MethodSpec spec;
+        int known = name && method_spec(c, &spec) == 0 && !method_is_cam(spec.method);
         CHECK_MSG(known, "case %s: method %s", name ? name : "?", method ? method : "?");
         if (!known) continue;
-        spec.guide = guide && strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES;
-        spec.steps = num(c, "steps", 0);
-        const char *start = str(c, "baseline");
-        spec.baseline = start && strcmp(start, "zero") == 0 ? BASELINE_ZERO : BASELINE_BLACK;
         const Weights *w = weights_cached(&cache, str(c, "weights"));
         CHECK_MSG(w != NULL, "%s: weights", name);
         if (!w) continue;

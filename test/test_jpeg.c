@@ -13,16 +13,13 @@
 #include <cJSON.h>
 
 #include "files.h"
+#include "manifest.h"
 #include "image.h"
 #include "test.h"
 
 #define DIR "test/fixtures/jpeg/"
 
 static cJSON *manifest;
-
-static const char *str(const cJSON *o, const char *key) {
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
 
 /* The bytes of DIR name, exactly `size` of them (NULL otherwise). */
 static unsigned char *read_exactly(const char *name, size_t size) {

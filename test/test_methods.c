@@ -15,19 +15,13 @@
 #include "preprocess.h"
 #include "saliency.h"
 #include "files.h"
+#include "manifest.h"
 #include "weights_cache.h"
 #include "test.h"
 
 #define MANIFEST "test/fixtures/methods/manifest.json"
 enum { S = PREPROCESS_SIZE, PLANE = S * S, MAP = 3 * PLANE };
 
-static const char *str(const cJSON *o, const char *key) {
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-}
-static int num(const cJSON *o, const char *key, int fallback) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valueint : fallback;
-}
 
 static void test_gauss_legendre_nodes(void) {
     double a[5], w[5];
@@ -178,20 +172,11 @@ static void run_cases(const cJSON *cases) {
     const cJSON *c;
     float *maps = malloc(sizeof(float) * MAP * 2), *cams = malloc(sizeof(float) * PLANE * 2);
     cJSON_ArrayForEach(c, cases) {
-        const char *name = str(c, "case"), *method = str(c, "method");
-        MethodSpec spec = {.layer = -1, .guide = GUIDE_FEATURES};
-        CHECK_MSG(name && method && method_parse(method, &spec.method) == 0, "case %s",
-                  name ? name : "?");
-        if (!name || !method || method_parse(method, &spec.method) != 0) continue;
-        const char *guide = str(c, "guide");
-        spec.guide = guide && strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES;
-        spec.smooth = num(c, "smooth", 0);
-        const cJSON *noise = cJSON_GetObjectItem(c, "noise");
-        spec.noise = cJSON_IsNumber(noise) ? noise->valuedouble : 0.0;
-        spec.seed = (uint64_t)num(c, "seed", 0);
-        spec.steps = num(c, "steps", 0);
-        const char *start = str(c, "baseline");
-        spec.baseline = start && strcmp(start, "zero") == 0 ? BASELINE_ZERO : BASELINE_BLACK;
+        const char *name = str(c, "case");
+        MethodSpec spec;
+        int known = name && method_spec(c, &spec) == 0;
+        CHECK_MSG(known, "case %s", name ? name : "?");
+        if (!known) continue;
         const Weights *w = weights_cached(&cache, str(c, "weights"));
         CHECK_MSG(w != NULL, "%s: weights", name);
         if (!w) continue;

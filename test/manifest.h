@@ -1,0 +1,43 @@
+/* manifest.h: reading the JSON manifests the fixture scripts write.
+ *
+ * str and num read one field of a case (NULL / fallback when it is absent
+ * or of another type); method_spec fills a MethodSpec from a case's recipe
+ * fields (method, guide, smooth, noise, seed, steps, baseline), as
+ * scripts/fixtures_methods.py and fixtures_flat.py name them, and returns -1
+ * for a missing or unknown method. Layers, which need the net, are the
+ * caller's.
+ */
+#ifndef GUIDEDBP_TEST_MANIFEST_H
+#define GUIDEDBP_TEST_MANIFEST_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "methods.h"
+
+static inline const char *str(const cJSON *o, const char *key) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static inline int num(const cJSON *o, const char *key, int fallback) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valueint : fallback;
+}
+
+static inline int method_spec(const cJSON *c, MethodSpec *spec) {
+    *spec = (MethodSpec){.layer = -1, .guide = GUIDE_FEATURES};
+    const char *method = str(c, "method"), *guide = str(c, "guide"), *start = str(c, "baseline");
+    if (!method || method_parse(method, &spec->method) != 0) return -1;
+    spec->guide = guide && strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES;
+    spec->smooth = num(c, "smooth", 0);
+    const cJSON *noise = cJSON_GetObjectItemCaseSensitive(c, "noise");
+    spec->noise = cJSON_IsNumber(noise) ? noise->valuedouble : 0.0;
+    spec->seed = (uint64_t)num(c, "seed", 0);
+    spec->steps = num(c, "steps", 0);
+    spec->baseline = start && strcmp(start, "zero") == 0 ? BASELINE_ZERO : BASELINE_BLACK;
+    return 0;
+}
+
+#endif
