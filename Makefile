@@ -10,12 +10,12 @@ STB_IMAGE_VERSION := $(shell sed -n '1s/.* - v\([0-9.]*\) - .*/\1/p' \
 # compare with PyTorch to float precision and want the same bits every build.
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Wshadow \
-           -ffp-contract=off -MMD -MP $(PKG_CFLAGS)
+           -ffp-contract=off -MMD -MP -Isrc $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
 BUILD   ?= build
 BIN     ?= guidedbp
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/labels_data.o
 TESTS   := $(patsubst test/%.c,$(BUILD)/%,$(wildcard test/test_*.c))
 PYTHON  ?= /usr/bin/python3
@@ -27,19 +27,20 @@ $(BIN): $(BUILD)/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/main.o: CFLAGS += -DSTB_IMAGE_VERSION='"$(STB_IMAGE_VERSION)"'
 
 # The class names are compiled in, so the binary needs no data files.
-$(BUILD)/labels_data.c: weights/imagenet_classes.txt scripts/labels_to_c.sh | $(BUILD)
-	sh scripts/labels_to_c.sh $< > $@
+$(BUILD)/labels_data.c: weights/imagenet_classes.txt src/cli/labels_to_c.sh | $(BUILD)
+	sh src/cli/labels_to_c.sh $< > $@
 
 $(BUILD)/labels_data.o: $(BUILD)/labels_data.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/test_%: test/test_%.c $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD):
 	mkdir -p $@
@@ -61,24 +62,24 @@ demo: $(BIN)
 bench: $(BUILD)/bench
 	$(BUILD)/bench
 
-$(BUILD)/bench: test/bench.c $(LIB_OBJ) | $(BUILD)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_OBJ) $(LDLIBS)
+$(BUILD)/bench: test/bench/bench.c $(LIB_OBJ) | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
 bench-compare: $(BIN)
-	sh scripts/bench_compare.sh ./$(BIN)
+	sh test/bench/compare.sh ./$(BIN)
 
 # Coverage-guided fuzzing with libFuzzer (clang), each target for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 fuzz:
-	sh scripts/fuzz.sh $(FUZZ_SECONDS)
+	sh test/fuzz/fuzz.sh $(FUZZ_SECONDS)
 
 weights:
 	sh scripts/get_weights.sh
 
 fixtures:
-	$(PYTHON) scripts/make_fixtures.py
+	$(PYTHON) test/gen/make_fixtures.py
 
 clean:
 	rm -rf build $(BIN)
 
--include $(wildcard $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

@@ -13,19 +13,19 @@
 
 #include <cJSON.h>
 
-#include "check.h"
-#include "cli.h"
-#include "conv.h"
-#include "fileio.h"
-#include "image.h"
-#include "inputs.h"
-#include "jpeg.h"
-#include "labels.h"
-#include "net.h"
-#include "parallel.h"
-#include "preprocess.h"
-#include "saliency.h"
-#include "weights.h"
+#include "explain/check.h"
+#include "cli/cli.h"
+#include "nn/conv.h"
+#include "io/fileio.h"
+#include "io/image.h"
+#include "cli/inputs.h"
+#include "io/jpeg.h"
+#include "cli/labels.h"
+#include "nn/net.h"
+#include "util/parallel.h"
+#include "io/preprocess.h"
+#include "explain/saliency.h"
+#include "nn/weights.h"
 
 #define GUIDEDBP_VERSION "0.3.0"
 

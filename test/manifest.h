@@ -3,7 +3,7 @@
  * str and num read one field of a case (NULL / fallback when it is absent
  * or of another type); method_spec fills a MethodSpec from a case's recipe
  * fields (method, guide, smooth, noise, seed, steps, baseline), as
- * scripts/fixtures_methods.py and fixtures_flat.py name them, and returns -1
+ * test/gen/fixtures_methods.py and fixtures_flat.py name them, and returns -1
  * for a missing or unknown method. Layers, which need the net, are the
  * caller's.
  */
@@ -15,7 +15,7 @@
 
 #include <cJSON.h>
 
-#include "methods.h"
+#include "explain/methods.h"
 
 static inline const char *str(const cJSON *o, const char *key) {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "image.h"
-#include "preprocess.h"
-#include "saliency.h"
+#include "explain/check.h"
+#include "io/image.h"
+#include "io/preprocess.h"
+#include "explain/saliency.h"
 #include "test.h"
 
 #define TINY "test/fixtures/golden/tiny.safetensors"

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conv.h"
-#include "im2col.h"
-#include "rng.h"
+#include "nn/conv.h"
+#include "nn/im2col.h"
+#include "util/rng.h"
 #include "test.h"
 
 static GemmIsa isa; // GUIDEDBP_ISA, else the fastest

@@ -168,7 +168,7 @@ check "--expect alexnet refuses other names" \
     refuses alexnet_names "$FIX/toy_zip.pth" "tensor 'features.0.weight' is missing" --expect alexnet
 
 # torchvision AlexNet/VGG: the committed reduced-width VGGs of test/fixtures/vgg
-# (scripts/fixtures_vgg.py) convert to exactly the committed .safetensors,
+# (test/gen/fixtures_vgg.py) convert to exactly the committed .safetensors,
 # which the C tests load. vgg_check reads a converted file independently of
 # convert_pth.py: its __metadata__, its tensor names (torchvision's module
 # indices, hard-coded here), and its values, which must be the .pth's own

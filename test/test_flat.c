@@ -1,5 +1,5 @@
 /* The methods on one- and two-colour images against float64 PyTorch
- * (scripts/fixtures_flat.py wrote test/fixtures/flat/). On such images
+ * (test/gen/fixtures_flat.py wrote test/fixtures/flat/). On such images
  * every max-pooling window of a flat region holds exact ties, which
  * PyTorch breaks by the first maximum: float32 PyTorch, whose convolutions
  * give equal columns different last bits, lands anywhere (its distance to
@@ -13,10 +13,10 @@
 
 #include <cJSON.h>
 
-#include "gemm.h"
-#include "image.h"
-#include "methods.h"
-#include "preprocess.h"
+#include "nn/gemm.h"
+#include "io/image.h"
+#include "explain/methods.h"
+#include "io/preprocess.h"
 #include "files.h"
 #include "manifest.h"
 #include "weights_cache.h"
@@ -31,7 +31,7 @@ static cJSON *manifest;
 
 static void test_manifest_is_present(void) {
     char *text = slurp(MANIFEST);
-    CHECK_MSG(text != NULL, "%s is missing: run scripts/fixtures_flat.py", MANIFEST);
+    CHECK_MSG(text != NULL, "%s is missing: run test/gen/fixtures_flat.py", MANIFEST);
     manifest = text ? cJSON_Parse(text) : NULL;
     free(text);
     CHECK_MSG(text == NULL || manifest != NULL, "%s does not parse", MANIFEST);

@@ -1,4 +1,4 @@
-/* Golden tests against PyTorch. scripts/make_fixtures.py ran torchvision's
+/* Golden tests against PyTorch. test/gen/make_fixtures.py ran torchvision's
  * preprocessing and the guided-backprop hook recipe on the images and
  * weights listed in test/fixtures/golden/manifest.json and saved what
  * PyTorch computed; here the library recomputes everything and reports the
@@ -16,10 +16,10 @@
 #include <cJSON.h>
 #include <stb_image.h>
 
-#include "image.h"
-#include "net.h"
-#include "preprocess.h"
-#include "saliency.h"
+#include "io/image.h"
+#include "nn/net.h"
+#include "io/preprocess.h"
+#include "explain/saliency.h"
 #include "files.h"
 #include "weights_cache.h"
 #include "test.h"

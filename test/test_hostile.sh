@@ -2,7 +2,7 @@
 # Hostile inputs: files from strangers must be refused with one line that
 # names the file and the problem, the right exit status, and no output left
 # behind; never a crash, a hang or a runaway allocation. The corpus is
-# test/hostile/ (written by scripts/make_hostile.py; cases.txt says what each
+# test/hostile/ (written by test/gen/make_hostile.py; cases.txt says what each
 # file must do); the cases that need the filesystem (FIFOs, directories,
 # permissions, full disks) are made here.
 . test/lib.sh
@@ -75,7 +75,7 @@ corpus_case() {
     no_temporaries
 }
 
-[ -f "$H/cases.txt" ] || { echo "not ok $H/cases.txt is missing (python3 scripts/make_hostile.py)"; exit 1; }
+[ -f "$H/cases.txt" ] || { echo "not ok $H/cases.txt is missing (python3 test/gen/make_hostile.py)"; exit 1; }
 while read -r file arg want re; do
     case $file in '#'*|'') continue ;; esac
     check "$arg $file: exit $want" corpus_case "$file" "$arg" "$want" "$re"

@@ -1,4 +1,4 @@
-/* JPEG decoding against Pillow: test/fixtures/jpeg/ (scripts/fixtures_jpeg.py)
+/* JPEG decoding against Pillow: test/fixtures/jpeg/ (test/gen/fixtures_jpeg.py)
  * holds JPEGs of every kind (baseline and progressive, every chroma
  * subsampling, restart markers, arithmetic coding, grey, CMYK and YCCK, odd
  * sizes, EXIF orientation, corrupt and truncated data) with what Pillow 9.4
@@ -14,7 +14,7 @@
 
 #include "files.h"
 #include "manifest.h"
-#include "image.h"
+#include "io/image.h"
 #include "test.h"
 
 #define DIR "test/fixtures/jpeg/"

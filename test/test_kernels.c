@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conv.h"
-#include "linear.h"
-#include "pool.h"
-#include "relu.h"
-#include "rng.h"
+#include "nn/conv.h"
+#include "nn/linear.h"
+#include "nn/pool.h"
+#include "nn/relu.h"
+#include "util/rng.h"
 #include "test.h"
 
 static GemmIsa isa; // GUIDEDBP_ISA, else the fastest

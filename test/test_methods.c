@@ -1,4 +1,4 @@
-/* Every method and style against PyTorch (scripts/fixtures_methods.py
+/* Every method and style against PyTorch (test/gen/fixtures_methods.py
  * wrote test/fixtures/methods/ from the definitions in src/methods.h),
  * plus the numerical pieces on their own: Gauss-Legendre nodes, PyTorch's
  * bilinear upsampling, the jet heatmap. */
@@ -10,10 +10,10 @@
 #include <cJSON.h>
 #include <stb_image.h>
 
-#include "image.h"
-#include "methods.h"
-#include "preprocess.h"
-#include "saliency.h"
+#include "io/image.h"
+#include "explain/methods.h"
+#include "io/preprocess.h"
+#include "explain/saliency.h"
 #include "files.h"
 #include "manifest.h"
 #include "weights_cache.h"

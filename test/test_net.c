@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net.h"
-#include "relu.h"
-#include "rng.h"
+#include "nn/net.h"
+#include "nn/relu.h"
+#include "util/rng.h"
 #include "test.h"
 
 static uint64_t draws;

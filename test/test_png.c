@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
-#include "png.h"
+#include "io/image.h"
+#include "io/png.h"
 #include "test.h"
 
 static uint8_t *noise(size_t n, uint64_t seed) {

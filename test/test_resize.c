@@ -1,7 +1,7 @@
 /* test_resize.c: image_resize against Pillow, bit for bit.
  *
  * The goldens in test/fixtures/resize/ are written by
- * scripts/fixtures_resize.py; cases.txt lists "input.png W H expected.png".
+ * test/gen/fixtures_resize.py; cases.txt lists "input.png W H expected.png".
  * PNG is lossless, so the decoded pixels are exactly Pillow's.
  */
 #include <limits.h>
@@ -12,8 +12,8 @@
 
 #include <stb_image.h>
 
-#include "image.h"
-#include "resize.h"
+#include "io/image.h"
+#include "io/resize.h"
 #include "test.h"
 
 #define FIXTURES "test/fixtures/resize/"

@@ -5,7 +5,7 @@
  * broken one must be refused with -1, a zeroed SafeTensors and a message
  * that names the file and the problem.
  */
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* test_similarity.c: the sanity-check similarity metrics against SciPy and
  * scikit-image, and cases checkable by hand.
  *
- * test/fixtures/similarity/reference.json (scripts/fixtures_similarity.py)
+ * test/fixtures/similarity/reference.json (test/gen/fixtures_similarity.py)
  * lists input pairs stored as raw little-endian arrays and the values
  * scipy.stats.spearmanr and skimage.metrics.structural_similarity computed
  * for them; null where SciPy returns nan. Every value must agree to
@@ -15,7 +15,7 @@
 
 #include <cJSON.h>
 
-#include "similarity.h"
+#include "explain/similarity.h"
 #include "test.h"
 
 #define FIXTURES "test/fixtures/similarity/"
@@ -45,7 +45,7 @@ static unsigned char *slurp(const char *path, size_t *len) {
 static cJSON *load_reference(void) {
     size_t len;
     char *text = (char *)slurp(FIXTURES "reference.json", &len);
-    CHECK_MSG(text != NULL, "missing " FIXTURES "reference.json (scripts/fixtures_similarity.py)");
+    CHECK_MSG(text != NULL, "missing " FIXTURES "reference.json (test/gen/fixtures_similarity.py)");
     if (!text) return NULL;
     cJSON *ref = cJSON_Parse(text);
     free(text);

@@ -1,7 +1,7 @@
 /* torchvision's VGGs, plain and with BatchNorm (folded into the
  * convolutions by scripts/convert_pth.py), on reduced-width models whose
  * logits and guided maps PyTorch computed with real BatchNorm layers
- * (scripts/fixtures_vgg.py). */
+ * (test/gen/fixtures_vgg.py). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +9,10 @@
 
 #include <cJSON.h>
 
-#include "image.h"
-#include "net.h"
-#include "preprocess.h"
-#include "saliency.h"
+#include "io/image.h"
+#include "nn/net.h"
+#include "io/preprocess.h"
+#include "explain/saliency.h"
 #include "files.h"
 #include "test.h"
 

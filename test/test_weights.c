@@ -1,5 +1,5 @@
 /* AlexNet's weights: the random:SEED generator against the values
- * scripts/make_fixtures.py drew in NumPy, the committed reduced-width file,
+ * test/gen/make_fixtures.py drew in NumPy, the committed reduced-width file,
  * and every way a file can fail to be torchvision's AlexNet. */
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 
 #include "files.h"
 #include "test.h"
-#include "weights.h"
+#include "nn/weights.h"
 
 #define TINY "test/fixtures/golden/tiny.safetensors"
 #define CHECKS "test/fixtures/golden/random0_check.json"

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "weights.h"
+#include "nn/weights.h"
 
 enum { WEIGHTS_CACHE_SIZE = 4 };
 

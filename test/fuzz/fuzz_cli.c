@@ -4,11 +4,11 @@
  * (for ImageNet's 1000 classes and for a 10-class model); on failure the
  * message must say something. */
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "fuzz_util.h"
-#include "image.h"
-#include "labels.h"
-#include "parallel.h"
+#include "io/image.h"
+#include "cli/labels.h"
+#include "util/parallel.h"
 
 enum { MAX_ARGS = 64 };
 

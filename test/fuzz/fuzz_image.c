@@ -13,7 +13,7 @@
  * the limit allows. More is a bomb. (The target never calls stb itself:
  * image_decode's checks must come before stb reads anything.)
  *
- * It also builds with MemorySanitizer (FUZZ_MSAN=1 sh scripts/fuzz.sh): only
+ * It also builds with MemorySanitizer (FUZZ_MSAN=1 sh test/fuzz/fuzz.sh): only
  * the image sources are linked then, since MSan needs every library that
  * touches the data instrumented, and it found stb decoding with tables the
  * file never defined. JPEG inputs are skipped there: libjpeg-turbo is not
@@ -36,8 +36,8 @@
 #endif
 
 #include "fuzz_util.h"
-#include "image.h"
-#include "preprocess.h"
+#include "io/image.h"
+#include "io/preprocess.h"
 
 #define FUZZ_MAX_PIXELS (1 << 16)
 

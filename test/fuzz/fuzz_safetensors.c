@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "fuzz_util.h"
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *path = fuzz_path(data, size);

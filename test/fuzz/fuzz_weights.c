@@ -6,7 +6,7 @@
 #include <math.h>
 
 #include "fuzz_util.h"
-#include "weights.h"
+#include "nn/weights.h"
 
 static void read_all(const float *p, size_t n) {
     for (size_t i = 0; i < n; i++)

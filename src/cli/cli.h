@@ -1,0 +1,58 @@
+/* cli.h: guidedbp's command line, parsed into Options.
+ *
+ * cli_parse reads argv with getopt_long and checks every value; it prints
+ * nothing (src/main.c does) and allocates nothing: the strings in Options
+ * point into argv. It returns CLI_RUN, CLI_HELP or CLI_VERSION, or
+ * CLI_ERROR with e saying which option and why.
+ */
+#ifndef GUIDEDBP_CLI_H
+#define GUIDEDBP_CLI_H
+
+#include <stdint.h>
+
+#include "util/error.h"
+#include "explain/methods.h"
+#include "nn/net.h"
+#include "explain/saliency.h"
+
+#define CLI_DEFAULT_WEIGHTS "weights/alexnet.safetensors"
+
+enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
+enum { CLI_DEFAULT_TOPK = 5, CLI_MAX_BATCH = 256, CLI_DEFAULT_STEPS = 50, CLI_MAX_PASSES = 10000 };
+#define CLI_DEFAULT_NOISE 0.15
+
+/* --check: how much the map depends on the class, or on the weights. */
+typedef enum { CHECK_NONE, CHECK_CLASS, CHECK_RANDOMIZE } Check;
+
+typedef struct {
+    char **inputs;          // the IMAGE/DIR arguments (argv's own)
+    int n_inputs;
+    const char *files_from; // --files-from FILE ("-": stdin), or NULL
+    int recursive;
+    const char *weights;    // --weights, else $GUIDEDBP_WEIGHTS, else the default
+    const char *class_arg;  // NULL: the predicted class
+    const char *output;     // FILE.png for one image, DIR for several; NULL: default
+    int npy, json, skip_existing, quiet;
+    int topk, threads;      // threads 0: one per CPU
+    int batch;
+    int shard, shards;      // --shard I/N; 0/1 when not given
+    int64_t max_pixels;
+    Method method;
+    GuideScope guide;       // --guide: for guided and deconv
+    const char *layer;      // --layer NAME: gradcam's layer, or with --channel the target
+    int channel;            // --channel K; -1: not given
+    int smooth;             // --smooth N SmoothGrad copies; 0: off
+    double noise;           // --noise F
+    int steps;              // --steps N for integrated
+    Baseline baseline;      // --baseline for integrated
+    Style style;
+    int full_size;
+    Check check;
+    const char *vs_arg;     // --vs CLASS for --check class; NULL: the lowest-scoring
+    const char *strip;      // --strip FILE.png: the maps of a check side by side
+    uint64_t seed;          // --seed: SmoothGrad's noise, --check randomize's weights
+} Options;
+
+int cli_parse(int argc, char **argv, Options *o, Error *e);
+
+#endif

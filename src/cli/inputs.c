@@ -1,0 +1,303 @@
+#include "cli/inputs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* A candidate before outputs are assigned: its path and the part of it that
+ * is mirrored under the output directory. */
+typedef struct {
+    char *path, *rel;
+    dev_t dev;
+    ino_t ino;
+} Found;
+
+typedef struct {
+    Found *items;
+    size_t n, cap;
+} FoundList;
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static char *join(const char *dir, const char *name) {
+    size_t a = strlen(dir), b = strlen(name);
+    int slash = a > 0 && dir[a - 1] != '/';
+    char *p = malloc(a + (size_t)slash + b + 1);
+    if (!p) return NULL;
+    memcpy(p, dir, a);
+    if (slash) p[a] = '/';
+    memcpy(p + a + slash, name, b + 1);
+    return p;
+}
+
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int has_image_extension(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
+                   strcasecmp(dot, ".jpeg") == 0);
+}
+
+static int add(FoundList *l, const char *path, const char *rel, const struct stat *st, Error *e) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        Found *p = realloc(l->items, cap * sizeof *p);
+        if (!p) return error_set(e, "out of memory listing inputs");
+        l->items = p;
+        l->cap = cap;
+    }
+    Found *f = &l->items[l->n];
+    memset(f, 0, sizeof *f);
+    f->path = dup_str(path);
+    f->rel = dup_str(rel);
+    if (!f->path || !f->rel) {
+        free(f->path);
+        free(f->rel);
+        return error_set(e, "out of memory listing inputs");
+    }
+    if (st) f->dev = st->st_dev, f->ino = st->st_ino;
+    l->n++;
+    return 0;
+}
+
+/* Adds the image files of dir; rel_prefix is dir's path below the DIR argument. */
+static int walk(FoundList *l, const char *dir, const char *rel_prefix, int recursive, Error *e) {
+    DIR *d = opendir(dir);
+    if (!d) return error_set(e, "%s: cannot read directory: %s", dir, strerror(errno));
+    int rc = 0;
+    struct dirent *ent;
+    while (rc == 0 && (ent = readdir(d))) {
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0) continue;
+        char *path = join(dir, ent->d_name);
+        char *rel = *rel_prefix ? join(rel_prefix, ent->d_name) : dup_str(ent->d_name);
+        struct stat st;
+        if (!path || !rel) {
+            rc = error_set(e, "out of memory listing %s", dir);
+        } else if (lstat(path, &st) != 0) {
+            rc = error_set(e, "%s: %s", path, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            if (recursive) rc = walk(l, path, rel, recursive, e);
+        } else if (has_image_extension(ent->d_name)) {
+            // A link to a file counts as the file; anything else that looks
+            // like an image by name is listed and reported when it fails.
+            struct stat target;
+            rc = add(l, path, rel, stat(path, &target) == 0 ? &target : NULL, e);
+        }
+        free(path);
+        free(rel);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* A --files-from line keeps its relative path under the output directory
+ * unless that path is absolute or climbs out with "..". */
+static const char *listed_rel(const char *line) {
+    if (line[0] == '/') return base_name(line);
+    for (const char *p = line; *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
+        if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0')) return base_name(line);
+    while (strncmp(line, "./", 2) == 0) line += 2;
+    return line;
+}
+
+static int read_list(FoundList *l, const char *from, Error *e) {
+    FILE *f = strcmp(from, "-") == 0 ? stdin : fopen(from, "r");
+    if (!f) return error_set(e, "--files-from %s: %s", from, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        struct stat st;
+        rc = add(l, line, listed_rel(line), stat(line, &st) == 0 ? &st : NULL, e);
+    }
+    if (rc == 0 && ferror(f)) rc = error_set(e, "--files-from %s: read error", from);
+    free(line);
+    if (f != stdin) fclose(f);
+    return rc;
+}
+
+static int by_path(const void *a, const void *b) {
+    return strcmp(((const Found *)a)->path, ((const Found *)b)->path);
+}
+
+static int by_png(const void *a, const void *b) {
+    return strcmp((*(Input *const *)a)->png, (*(Input *const *)b)->png);
+}
+
+/* rel with its extension replaced by ext, under dir. */
+static char *output_for(const char *dir, const char *rel, const char *ext) {
+    const char *base = base_name(rel), *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - rel) : strlen(rel);
+    size_t a = strlen(dir);
+    char *p = malloc(a + 1 + stem + strlen(ext) + 1);
+    if (!p) return NULL;
+    sprintf(p, "%s%s%.*s%s", dir, a && dir[a - 1] != '/' ? "/" : "", (int)stem, rel, ext);
+    return p;
+}
+
+/* FILE.png -> FILE.npy; any other name gets .npy appended. */
+static char *npy_beside(const char *png) {
+    size_t n = strlen(png);
+    if (n > 4 && strcmp(png + n - 4, ".png") == 0) n -= 4;
+    char *p = malloc(n + sizeof ".npy");
+    if (p) sprintf(p, "%.*s.npy", (int)n, png);
+    return p;
+}
+
+static int assign_outputs(InputList *list, const Found *found, const Options *o, Error *e) {
+    for (int i = 0; i < list->n; i++) {
+        Input *in = &list->items[i];
+        const Found *f = &found[i];
+        if (list->batch_mode) {
+            in->png = output_for(o->output, f->rel, ".png");
+        } else if (o->output) {
+            in->png = dup_str(o->output);
+        } else {
+            char *stem = output_for("", base_name(in->path), "");
+            in->png = stem ? output_for("", stem, "_guided.png") : NULL;
+            free(stem);
+        }
+        if (!in->png || (o->npy && !(in->npy = npy_beside(in->png))))
+            return error_set(e, "out of memory naming outputs");
+    }
+    return 0;
+}
+
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+} FileId;
+
+static int by_id(const void *a, const void *b) {
+    const FileId *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int by_path_key(const void *key, const void *item) {
+    return strcmp(key, ((const Input *)item)->path);
+}
+
+/* Refuses two inputs writing one file, and an output that is an input (the
+ * same path, or an existing file that is the same inode). list is sorted by
+ * path and found[i] describes list->items[i]. */
+static int check_outputs(const InputList *list, const Found *found, Error *e) {
+    size_t n = (size_t)list->n;
+    const Input **sorted = malloc((n ? n : 1) * sizeof *sorted);
+    FileId *ids = malloc((n ? n : 1) * sizeof *ids);
+    int rc = 0;
+    if (!sorted || !ids) {
+        free(sorted);
+        free(ids);
+        return error_set(e, "out of memory checking outputs");
+    }
+    for (size_t i = 0; i < n; i++) sorted[i] = &list->items[i];
+    qsort(sorted, n, sizeof *sorted, by_png);
+    for (size_t i = 1; rc == 0 && i < n; i++)
+        if (strcmp(sorted[i - 1]->png, sorted[i]->png) == 0)
+            rc = error_set(e, "%s and %s would both write %s; rename one or run them separately",
+                           sorted[i - 1]->path, sorted[i]->path, sorted[i]->png);
+    size_t n_ids = 0;
+    for (size_t i = 0; i < n; i++)
+        if (found[i].ino) ids[n_ids++] = (FileId){found[i].dev, found[i].ino};
+    qsort(ids, n_ids, sizeof *ids, by_id);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *outs[2] = {list->items[i].png, list->items[i].npy};
+        for (int k = 0; rc == 0 && k < 2 && outs[k]; k++) {
+            struct stat st;
+            const Input *same = bsearch(outs[k], list->items, n, sizeof *list->items, by_path_key);
+            FileId id = {0, 0};
+            if (!same && stat(outs[k], &st) == 0) id = (FileId){st.st_dev, st.st_ino};
+            if (same || (id.ino && bsearch(&id, ids, n_ids, sizeof *ids, by_id)))
+                rc = error_set(e, "%s: the output would overwrite an input image; choose another "
+                               "output", outs[k]);
+        }
+    }
+    free(sorted);
+    free(ids);
+    return rc;
+}
+
+int inputs_collect(InputList *list, const Options *o, Error *e) {
+    memset(list, 0, sizeof *list);
+    FoundList found = {0};
+    int rc = 0, dirs = 0;
+    for (int i = 0; rc == 0 && i < o->n_inputs; i++) {
+        const char *arg = o->inputs[i];
+        struct stat st;
+        if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+            dirs++;
+            rc = walk(&found, arg, "", o->recursive, e);
+        } else {
+            // A missing or unreadable file is listed and fails as an input.
+            rc = add(&found, arg, base_name(arg), stat(arg, &st) == 0 ? &st : NULL, e);
+        }
+    }
+    if (rc == 0 && o->files_from) rc = read_list(&found, o->files_from, e);
+    struct stat out_st;
+    int output_is_dir = o->output && stat(o->output, &out_st) == 0 && S_ISDIR(out_st.st_mode);
+    list->batch_mode = o->n_inputs > 1 || dirs > 0 || o->files_from || output_is_dir;
+    if (rc == 0 && list->batch_mode && !o->output)
+        rc = error_set(e, "several inputs: give an output directory with -o DIR");
+    if (rc == 0) {
+        if (found.n > 1) qsort(found.items, found.n, sizeof *found.items, by_path);
+        list->total = (int)found.n;
+        list->cap = (int)found.n;
+        list->items = calloc(found.n ? found.n : 1, sizeof *list->items);
+        if (!list->items) rc = error_set(e, "out of memory listing inputs");
+    }
+    // Outputs are named and checked over all shards, so that every shard
+    // refuses (or accepts) the same command line.
+    if (rc == 0) {
+        list->n = (int)found.n;
+        for (size_t i = 0; i < found.n; i++) {
+            list->items[i].path = found.items[i].path;
+            found.items[i].path = NULL;
+        }
+        rc = assign_outputs(list, found.items, o, e);
+    }
+    if (rc == 0) rc = check_outputs(list, found.items, e);
+    if (rc == 0) {
+        int kept = 0;
+        for (int i = 0; i < list->n; i++) {
+            if (i % o->shards == o->shard) {
+                list->items[kept++] = list->items[i];
+            } else {
+                free(list->items[i].path);
+                free(list->items[i].png);
+                free(list->items[i].npy);
+            }
+        }
+        list->n = kept;
+    }
+    for (size_t i = 0; i < found.n; i++) free(found.items[i].path), free(found.items[i].rel);
+    free(found.items);
+    if (rc != 0) inputs_free(list);
+    return rc;
+}
+
+void inputs_free(InputList *list) {
+    if (!list) return;
+    for (int i = 0; i < list->n; i++) {
+        free(list->items[i].path);
+        free(list->items[i].png);
+        free(list->items[i].npy);
+    }
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}

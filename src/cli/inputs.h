@@ -1,0 +1,45 @@
+/* inputs.h: from the command line's IMAGE, DIR and --files-from arguments
+ * to the sorted list of images to process and the files each one writes.
+ *
+ * Directories contribute their .png/.jpg/.jpeg files (any case), and with
+ * `recursive` those of their subdirectories (symbolic links to directories
+ * are not followed, so a link loop cannot trap the walk). The list is sorted
+ * by path (byte order), then cut to the shard: input k of the sorted list
+ * belongs to shard k mod shards.
+ *
+ * Outputs: in single mode (one IMAGE argument, no directory, no
+ * --files-from, and `output` not an existing directory) `output` is the PNG's path, by default the image's name
+ * without its extension + "_guided.png" in the current directory. Otherwise
+ * `output` is a directory and each image writes
+ * <output>/<path relative to its DIR argument, extension replaced by .png>;
+ * an IMAGE argument, or a --files-from line that is absolute or climbs with
+ * "..", writes <output>/<its own name>.png; other --files-from lines keep
+ * their relative path. With npy, FILE.npy goes beside each FILE.png.
+ *
+ * Refused before any work, with e saying which inputs: two inputs that
+ * would write the same file, and an output that is one of the inputs.
+ */
+#ifndef GUIDEDBP_INPUTS_H
+#define GUIDEDBP_INPUTS_H
+
+#include "cli/cli.h"
+#include "util/error.h"
+
+typedef struct {
+    char *path;   // as given, or DIR/relative path
+    char *png;    // where its map goes
+    char *npy;    // where its raw map goes, or NULL without --npy
+} Input;
+
+typedef struct {
+    Input *items; // (n), sorted by path, this shard only
+    int n, cap;
+    int total;    // inputs in all shards
+    int batch_mode;
+} InputList;
+
+/* Everything the list holds is owned by it; inputs_free releases it. */
+int inputs_collect(InputList *list, const Options *o, Error *e);
+void inputs_free(InputList *list);
+
+#endif

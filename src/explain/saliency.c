@@ -1,0 +1,221 @@
+#include "explain/saliency.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image_write.h>
+
+#include "io/fileio.h"
+#include "explain/methods.h"
+#include "io/png.h"
+#include "io/resize.h"
+
+static const char *const style_names[] = {"color", "gray", "pos", "neg", "heatmap"};
+
+int style_parse(const char *name, Style *style) {
+    for (int i = 0; i < (int)(sizeof style_names / sizeof *style_names); i++)
+        if (strcmp(name, style_names[i]) == 0) {
+            *style = (Style)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *style_name(Style style) { return style_names[style]; }
+int style_channels(Style style) { return style == STYLE_GRAY ? 1 : 3; }
+
+static uint8_t to_byte(double v) {
+    v = v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v;
+    return (uint8_t)rint(v * 255.0);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int saliency_render(Style style, const float *hwc, int h, int w, uint8_t *out) {
+    size_t n = (size_t)h * w;
+    if (style == STYLE_GRAY) {
+        double *s = malloc(sizeof *s * n), *sorted = malloc(sizeof *sorted * n);
+        if (!s || !sorted) {
+            free(s);
+            free(sorted);
+            return -1;
+        }
+        for (size_t p = 0; p < n; p++)
+            s[p] = fabs((double)hwc[3 * p]) + fabs((double)hwc[3 * p + 1]) +
+                   fabs((double)hwc[3 * p + 2]);
+        memcpy(sorted, s, sizeof *s * n);
+        qsort(sorted, n, sizeof *sorted, cmp_double);
+        double rank = 0.99 * (double)(n - 1);
+        size_t below = (size_t)rank;
+        double p99 = sorted[below] + (below + 1 < n ? (sorted[below + 1] - sorted[below]) * (rank - (double)below) : 0.0);
+        double lo = sorted[0];
+        for (size_t p = 0; p < n; p++) out[p] = p99 > lo ? to_byte((s[p] - lo) / (p99 - lo)) : 0;
+        free(s);
+        free(sorted);
+        return p99 > lo ? 0 : 1;
+    }
+    float hi = hwc[0], lo = hwc[0];
+    for (size_t i = 1; i < 3 * n; i++) hi = hwc[i] > hi ? hwc[i] : hi, lo = hwc[i] < lo ? hwc[i] : lo;
+    double scale = style == STYLE_POS ? (double)hi : -(double)lo;
+    for (size_t i = 0; i < 3 * n; i++) {
+        double v = style == STYLE_POS ? (double)hwc[i] : -(double)hwc[i];
+        out[i] = scale > 0.0 ? to_byte((v > 0.0 ? v : 0.0) / scale) : 0;
+    }
+    return scale > 0.0 ? 0 : 1;
+}
+
+/* matplotlib's "jet": per channel, (x, y) breakpoints of a piecewise-linear map. */
+static double jet(int channel, double v) {
+    static const double pts[3][6][2] = {
+        {{0, 0}, {0.35, 0}, {0.66, 1}, {0.89, 1}, {1, 0.5}, {1, 0.5}},
+        {{0, 0}, {0.125, 0}, {0.375, 1}, {0.64, 1}, {0.91, 0}, {1, 0}},
+        {{0, 0.5}, {0.11, 1}, {0.34, 1}, {0.65, 0}, {1, 0}, {1, 0}},
+    };
+    const double(*p)[2] = pts[channel];
+    for (int i = 1; i < 6; i++)
+        if (v <= p[i][0])
+            return p[i][0] > p[i - 1][0]
+                       ? p[i - 1][1] + (p[i][1] - p[i - 1][1]) * (v - p[i - 1][0]) / (p[i][0] - p[i - 1][0])
+                       : p[i][1];
+    return p[5][1];
+}
+
+void saliency_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h, int w) {
+    for (size_t p = 0; p < (size_t)h * w; p++) {
+        double v = cam[p] < 0.0f ? 0.0 : cam[p] > 1.0f ? 1.0 : (double)cam[p];
+        for (int c = 0; c < 3; c++) {
+            double heat = rint(255.0 * jet(c, v));
+            out[3 * p + c] = (uint8_t)rint(0.5 * heat + 0.5 * (double)rgb[3 * p + c]);
+        }
+    }
+}
+
+int saliency_full_size(uint8_t *out, Style style, const uint8_t *picture, const float *cam,
+                       const Image *img, const CropBox *box, Error *e) {
+    const int size = PREPROCESS_SIZE, ch = style_channels(style);
+    int W = img->width, H = img->height;
+    // The crop's corners mapped back through the resize.
+    int x0 = (int)lround(box->crop_x * (double)W / box->resized_w);
+    int y0 = (int)lround(box->crop_y * (double)H / box->resized_h);
+    int x1 = (int)lround((box->crop_x + size) * (double)W / box->resized_w);
+    int y1 = (int)lround((box->crop_y + size) * (double)H / box->resized_h);
+    x1 = x1 > W ? W : x1, y1 = y1 > H ? H : y1;
+    int rw = x1 - x0 < 1 ? 1 : x1 - x0, rh = y1 - y0 < 1 ? 1 : y1 - y0;
+    size_t n = (size_t)W * H;
+    if (style == STYLE_HEATMAP) {
+        float *up = malloc(sizeof *up * (size_t)rw * rh);
+        if (!up) return error_set(e, "full-size heatmap: out of memory");
+        upsample_bilinear(up, rh, rw, cam, size, size);
+        memcpy(out, img->rgb, n * 3);
+        uint8_t *row = malloc((size_t)rw * 3);
+        if (!row) {
+            free(up);
+            return error_set(e, "full-size heatmap: out of memory");
+        }
+        for (int y = 0; y < rh; y++) {
+            uint8_t *dst = out + ((size_t)(y0 + y) * W + x0) * 3;
+            saliency_heatmap(row, up + (size_t)y * rw, dst, 1, rw);
+            memcpy(dst, row, (size_t)rw * 3);
+        }
+        free(row);
+        free(up);
+        return 0;
+    }
+    // The picture as an RGB image (grey replicated), resized like torchvision would.
+    Image tile = {.width = size, .height = size, .rgb = malloc((size_t)size * size * 3)}, region = {0};
+    if (!tile.rgb) return error_set(e, "full-size: out of memory");
+    for (size_t p = 0; p < (size_t)size * size; p++)
+        for (int c = 0; c < 3; c++) tile.rgb[3 * p + c] = picture[p * ch + (ch == 3 ? c : 0)];
+    int rc = image_resize(&tile, rw, rh, &region, e);
+    free(tile.rgb);
+    if (rc != 0) return -1;
+    memset(out, style == STYLE_COLOR ? 128 : 0, n * ch);
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++)
+            for (int c = 0; c < ch; c++)
+                out[((size_t)(y0 + y) * W + x0 + x) * ch + c] = region.rgb[((size_t)y * rw + x) * 3 + c];
+    image_free(&region);
+    return 0;
+}
+
+void saliency_chw_to_hwc(float *hwc, const float *chw, int h, int w) {
+    size_t plane = (size_t)h * w;
+    for (size_t p = 0; p < plane; p++)
+        for (int c = 0; c < 3; c++) hwc[p * 3 + c] = chw[c * plane + p];
+}
+
+int saliency_to_rgb8(uint8_t *rgb, const float *hwc, int h, int w) {
+    size_t n = (size_t)h * w * 3;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += hwc[i];
+    double mean = sum / (double)n, var = 0.0;
+    for (size_t i = 0; i < n; i++) var += ((double)hwc[i] - mean) * ((double)hwc[i] - mean);
+    double std = sqrt(var / (double)n);
+    if (!(std > 0.0) || !isfinite(std)) {
+        memset(rgb, 128, n);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v = ((double)hwc[i] - mean) / std * 0.1 + 0.5;
+        v = v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v;
+        rgb[i] = (uint8_t)rint(v * 255.0);
+    }
+    return 0;
+}
+
+static void to_buf(void *ctx, void *data, int size) { buf_append(ctx, data, (size_t)size); }
+
+int saliency_write_png(const char *path, const uint8_t *rgb, int h, int w, Error *e) {
+    return saliency_write_pixels(path, rgb, h, w, 3, 0, e);
+}
+
+int saliency_write_pixels(const char *path, const uint8_t *px, int h, int w, int channels,
+                          int compress, Error *e) {
+    Buf png = {0};
+    int ok = 1;
+    if (compress) ok = stbi_write_png_to_func(to_buf, &png, w, h, channels, px, w * channels);
+    else png_encode_stored(&png, px, h, w, channels);
+    if (!ok || png.failed) {
+        buf_free(&png);
+        return error_set(e, "%s: PNG encoding failed (out of memory)", path);
+    }
+    int rc = file_write_atomic(path, png.data, png.len, e);
+    buf_free(&png);
+    return rc;
+}
+
+int saliency_write_npy(const char *path, const float *data, int h, int w, int channels, Error *e) {
+    // Header: magic, version 1.0, little-endian length, then a Python dict
+    // literal padded with spaces and a newline to a multiple of 64 bytes.
+    char dict[128], shape[64];
+    if (channels == 1) snprintf(shape, sizeof shape, "(%d, %d)", h, w);
+    else snprintf(shape, sizeof shape, "(%d, %d, %d)", h, w, channels);
+    int dict_len = snprintf(dict, sizeof dict,
+                            "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", shape);
+    size_t header = 10 + (size_t)dict_len + 1;
+    size_t padded = (header + 63) / 64 * 64;
+    unsigned char head[256];
+    memcpy(head, "\x93NUMPY\x01\x00", 8);
+    head[8] = (unsigned char)((padded - 10) & 0xff);
+    head[9] = (unsigned char)((padded - 10) >> 8);
+    memcpy(head + 10, dict, (size_t)dict_len);
+    memset(head + 10 + dict_len, ' ', padded - header);
+    head[padded - 1] = '\n';
+
+    size_t bytes = (size_t)h * w * channels * sizeof(float);
+    Buf npy = {0};
+    buf_append(&npy, head, padded);
+    buf_append(&npy, data, bytes); // x86-64 and aarch64 are little-endian, as '<f4' says
+    if (npy.failed) {
+        buf_free(&npy);
+        return error_set(e, "%s: out of memory", path);
+    }
+    int rc = file_write_atomic(path, npy.data, npy.len, e);
+    buf_free(&npy);
+    return rc;
+}

@@ -1,0 +1,109 @@
+#include "io/fileio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void buf_append(Buf *b, const void *data, size_t len) {
+    if (b->failed) return;
+    if (len > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < len) {
+            if (cap > (size_t)-1 / 2) {
+                b->failed = 1;
+                return;
+            }
+            cap *= 2;
+        }
+        unsigned char *p = realloc(b->data, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+void buf_free(Buf *b) {
+    if (!b) return;
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, Error *e) {
+    // Renaming over a FIFO, a device or a directory would replace it.
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return error_set(e, "%s: exists and is not a regular file; not replacing it", path);
+    size_t n = strlen(path);
+    char *tmp = malloc(n + sizeof ".tmp.XXXXXX");
+    if (!tmp) return error_set(e, "%s: out of memory", path);
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int err = errno;
+        free(tmp);
+        return error_set(e, "%s: cannot create a file there: %s", path, strerror(err));
+    }
+    const unsigned char *p = data;
+    size_t left = len;
+    int err = 0;
+    while (left > 0) {
+        ssize_t wrote = write(fd, p, left);
+        if (wrote < 0 && errno == EINTR) continue;
+        if (wrote <= 0) {
+            err = wrote < 0 ? errno : EIO;
+            break;
+        }
+        p += wrote;
+        left -= (size_t)wrote;
+    }
+    if (!err && fsync(fd) != 0) err = errno;
+    if (close(fd) != 0 && !err) err = errno;
+    // mkstemp creates 0600; outputs get the usual permissions.
+    if (!err) {
+        mode_t mask = umask(0);
+        umask(mask);
+        if (chmod(tmp, 0666 & ~mask) != 0) err = errno;
+    }
+    if (!err && rename(tmp, path) != 0) err = errno;
+    if (err) {
+        unlink(tmp);
+        free(tmp);
+        return error_set(e, "%s: cannot write: %s", path, strerror(err));
+    }
+    free(tmp);
+    return 0;
+}
+
+int file_make_parents(const char *path, Error *e) {
+    size_t n = strlen(path);
+    char *dir = malloc(n + 1);
+    if (!dir) return error_set(e, "%s: out of memory", path);
+    memcpy(dir, path, n + 1);
+    int rc = 0;
+    // Each prefix ending before a '/' (but not the root) is made in turn.
+    for (char *p = dir + 1; rc == 0 && (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        struct stat st;
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            rc = error_set(e, "%s: cannot create directory %s: %s", path, dir, strerror(errno));
+        else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = error_set(e, "%s: %s is not a directory", path, dir);
+        *p = '/';
+    }
+    free(dir);
+    return rc;
+}
+
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}

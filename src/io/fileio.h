@@ -1,0 +1,37 @@
+/* fileio.h: writing an output file so that it is either whole or absent.
+ *
+ * The bytes go to a temporary file in the destination's directory, are
+ * flushed to disk, and the temporary is renamed over the final name; on any
+ * failure the temporary is removed and the final name is untouched. An
+ * interrupted run therefore never leaves a truncated PNG or .npy behind.
+ * An existing path that is not a regular file (a FIFO, a device, a
+ * directory, a symbolic link) is refused rather than replaced.
+ */
+#ifndef GUIDEDBP_FILEIO_H
+#define GUIDEDBP_FILEIO_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+/* A growable byte buffer for encoders that write piecewise. buf_free
+ * releases it (NULL-safe); a failed append sets `failed` and drops data. */
+typedef struct {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+} Buf;
+
+void buf_append(Buf *b, const void *data, size_t len);
+void buf_free(Buf *b);
+
+int file_write_atomic(const char *path, const void *data, size_t len, Error *e);
+
+/* Creates the directories leading to path (not path itself), like mkdir -p
+ * on its dirname; existing ones are fine. */
+int file_make_parents(const char *path, Error *e);
+
+/* 1 if path exists (as anything), 0 if not. */
+int file_exists(const char *path);
+
+#endif

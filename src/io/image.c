@@ -1,0 +1,246 @@
+#include "io/image.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stb_image.h>
+
+#include "io/jpeg.h"
+#include "io/png.h"
+
+static int read_file(const char *path, unsigned char **data, size_t *size, Error *e) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+    // below like any other file that is not a regular one.
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return error_set(e, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return error_set(e, "%s: not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return error_set(e, "%s: cannot open: %s", path, strerror(errno));
+    }
+    if (st.st_size == 0) {
+        fclose(f);
+        return error_set(e, "%s: empty file", path);
+    }
+    if (st.st_size > IMAGE_MAX_FILE_BYTES) {
+        fclose(f);
+        return error_set(e, "%s: file is %lld bytes, more than the %d MB limit for an image",
+                         path, (long long)st.st_size, IMAGE_MAX_FILE_BYTES >> 20);
+    }
+    *size = (size_t)st.st_size;
+    if (!(*data = malloc(*size))) {
+        fclose(f);
+        return error_set(e, "%s: out of memory reading %zu bytes", path, *size);
+    }
+    size_t got = fread(*data, 1, *size, f);
+    int failed = ferror(f);
+    fclose(f);
+    if (got != *size || failed) {
+        free(*data);
+        *data = NULL;
+        return error_set(e, "%s: read error after %zu of %zu bytes", path, got, *size);
+    }
+    return 0;
+}
+
+/* stb's reason for the last failure, never empty. */
+static const char *stb_reason(void) {
+    const char *r = stbi_failure_reason();
+    return r && *r ? r : "no reason given";
+}
+
+static const char *sniff(const unsigned char *d, size_t n) {
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n >= 8 && memcmp(d, png, 8) == 0) return "PNG";
+    if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return "JPEG";
+    return NULL;
+}
+
+static uint32_t be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Walks a PNG's chunks before stb sees it: stb ignores CRCs (PIL refuses a
+ * file whose CRC is wrong, and so do we), and its own size limits would
+ * word a decompression bomb as a corrupt header. Gives IHDR's size. */
+typedef struct {
+    int w, h, depth, colour, interlace;
+    size_t idat; // bytes of compressed image data
+} PngHeader;
+
+static int check_png(const unsigned char *d, size_t n, const char *name, PngHeader *hd,
+                     Error *e) {
+    uint32_t table[256];
+    png_crc_table(table);
+    size_t at = 8;
+    for (int chunk = 0;; chunk++) {
+        if (n - at < 12)
+            return error_set(e, "%s: truncated PNG (no IEND chunk after %zu bytes)", name, at);
+        uint32_t len = be32(d + at);
+        char type[5] = {(char)d[at + 4], (char)d[at + 5], (char)d[at + 6], (char)d[at + 7], 0};
+        for (int i = 0; i < 4; i++)
+            if (!((type[i] >= 'A' && type[i] <= 'Z') || (type[i] >= 'a' && type[i] <= 'z')))
+                return error_set(e, "%s: corrupt PNG (chunk %d has no valid type)", name, chunk);
+        if (len > n - at - 12)
+            return error_set(e, "%s: truncated PNG (chunk '%s' runs past the end)", name, type);
+        if (chunk == 0) {
+            if (strcmp(type, "IHDR") != 0 || len != 13)
+                return error_set(e, "%s: corrupt PNG (the first chunk is not IHDR)", name);
+            uint32_t iw = be32(d + at + 8), ih = be32(d + at + 12);
+            hd->w = iw > INT32_MAX ? INT32_MAX : (int)iw;
+            hd->h = ih > INT32_MAX ? INT32_MAX : (int)ih;
+            hd->depth = d[at + 16], hd->colour = d[at + 17], hd->interlace = d[at + 20];
+            hd->idat = 0;
+        }
+        if (strcmp(type, "IDAT") == 0) hd->idat += len;
+        if (png_crc32(table, 0, d + at + 4, (size_t)len + 4) != be32(d + at + 8 + len))
+            return error_set(e, "%s: corrupt PNG (bad CRC in chunk '%s')", name, type);
+        at += 12 + (size_t)len;
+        if (strcmp(type, "IEND") == 0) return 0;
+    }
+}
+
+/* Bytes a PNG's image data inflates to: per row a filter byte and the
+ * packed samples, for each of the seven passes when interlaced. 0 for a
+ * colour type or depth PNG does not have. */
+static size_t png_raw_size(const PngHeader *hd) {
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    if (hd->colour > 6 || !channels[hd->colour] || hd->depth < 1 || hd->depth > 16) return 0;
+    size_t bits = (size_t)channels[hd->colour] * (size_t)hd->depth;
+    static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1},
+                     dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    if (!hd->interlace) return (size_t)hd->h * (1 + ((size_t)hd->w * bits + 7) / 8);
+    size_t total = 0;
+    for (int p = 0; p < 7; p++) {
+        size_t pw = hd->w > x0[p] ? (size_t)(hd->w - x0[p] + dx[p] - 1) / dx[p] : 0;
+        size_t ph = hd->h > y0[p] ? (size_t)(hd->h - y0[p] + dy[p] - 1) / dy[p] : 0;
+        if (pw && ph) total += ph * (1 + (pw * bits + 7) / 8);
+    }
+    return total;
+}
+
+/* A zlib stream can inflate a thousandfold: stb would grow its buffer to
+ * whatever the IDAT chunks hold. Inflating them first into a buffer of
+ * exactly the size the header promises refuses such a file in bounded
+ * memory (the pixels themselves are then decoded by stb as usual). */
+static int check_png_inflate(const unsigned char *d, size_t n, const char *name,
+                             const PngHeader *hd, Error *e) {
+    size_t raw = png_raw_size(hd);
+    if (raw == 0 || raw >= INT32_MAX || hd->idat >= INT32_MAX)
+        return error_set(e, "%s: corrupt PNG (colour type %d at %d bits)", name, hd->colour,
+                         hd->depth);
+    unsigned char *idat = malloc(hd->idat ? hd->idat : 1), *out = malloc(raw + 1);
+    if (!idat || !out) {
+        free(idat);
+        free(out);
+        return error_set(e, "%s: out of memory checking its image data", name);
+    }
+    size_t got = 0;
+    for (size_t at = 8; at + 12 <= n;) {
+        uint32_t len = be32(d + at);
+        if (memcmp(d + at + 4, "IDAT", 4) == 0) memcpy(idat + got, d + at + 8, len), got += len;
+        if (memcmp(d + at + 4, "IEND", 4) == 0) break;
+        at += 12 + (size_t)len;
+    }
+    int out_len = stbi_zlib_decode_buffer((char *)out, (int)raw + 1, (const char *)idat, (int)got);
+    free(idat);
+    free(out);
+    if (out_len >= 0) return 0; // less than needed is stb's to report
+    if (strcmp(stb_reason(), "output buffer limit") == 0)
+        return error_set(e, "%s: corrupt PNG (its image data inflates to more than the %zu "
+                         "bytes a %dx%d image needs)", name, raw, hd->w, hd->h);
+    return error_set(e, "%s: corrupt PNG data (%s)", name, stb_reason());
+}
+
+/* A 16-bit grey PNG as Pillow's mode I then convert('RGB'): each sample
+ * clipped to 255 and replicated. */
+static int decode_gray16(const unsigned char *data, size_t size, const char *name,
+                         const PngHeader *hd, Image *img, Error *e) {
+    int w, h, comp;
+    uint16_t *grey = stbi_load_16_from_memory(data, (int)size, &w, &h, &comp, 1);
+    if (!grey) return error_set(e, "%s: corrupt PNG data (%s)", name, stb_reason());
+    if (w != hd->w || h != hd->h) {
+        free(grey);
+        return error_set(e, "%s: PNG header and data disagree on the size", name);
+    }
+    if (!(img->rgb = malloc((size_t)w * h * 3))) {
+        free(grey);
+        return error_set(e, "%s: out of memory for a %dx%d image", name, w, h);
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        uint8_t v = grey[i] > 255 ? 255 : (uint8_t)grey[i];
+        img->clipped += grey[i] > 255;
+        img->rgb[3 * i] = img->rgb[3 * i + 1] = img->rgb[3 * i + 2] = v;
+    }
+    free(grey);
+    img->width = w, img->height = h;
+    return 0;
+}
+
+int image_size_ok(const char *name, const char *format, int64_t w, int64_t h, int64_t max_pixels,
+                  Error *e) {
+    if (w >= 1 && h >= 1 && w <= IMAGE_MAX_SIDE && h <= IMAGE_MAX_SIDE && w * h <= max_pixels)
+        return 0;
+    return error_set(e, "%s: %s of %" PRId64 "x%" PRId64 " pixels is outside the limits (at most "
+                     "%d a side, %" PRId64 " pixels in all; see --max-pixels)", name, format, w, h,
+                     IMAGE_MAX_SIDE, max_pixels);
+}
+
+int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
+                 Image *img, Error *e) {
+    memset(img, 0, sizeof *img);
+    const char *format = sniff(data, size);
+    if (!format)
+        return error_set(e, "%s: unsupported image format (guidedbp reads PNG and JPEG)", name);
+    if (size > IMAGE_MAX_FILE_BYTES)
+        return error_set(e, "%s: %zu bytes, more than the %d MB limit for an image", name, size,
+                         IMAGE_MAX_FILE_BYTES >> 20);
+    if (strcmp(format, "JPEG") == 0) return jpeg_decode(data, size, name, max_pixels, img, e);
+    PngHeader hd = {0};
+    if (check_png(data, size, name, &hd, e) != 0 ||
+        image_size_ok(name, format, hd.w, hd.h, max_pixels, e) != 0)
+        return -1;
+    if (check_png_inflate(data, size, name, &hd, e) != 0) return -1;
+    // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG
+    // colour type, and 8-bit output keeps the high byte of 16-bit data.
+    int dw, dh, comp;
+    if (hd.depth == 16 && hd.colour == 0) return decode_gray16(data, size, name, &hd, img, e);
+    img->rgb = stbi_load_from_memory(data, (int)size, &dw, &dh, &comp, 3);
+    // (comp is the file's channel count; the pixels are RGB as asked.)
+    if (!img->rgb)
+        return error_set(e, "%s: corrupt %s data (%s)", name, format, stb_reason());
+    if (dw != hd.w || dh != hd.h) {
+        image_free(img);
+        return error_set(e, "%s: %s header and data disagree on the size", name, format);
+    }
+    img->width = dw;
+    img->height = dh;
+    return 0;
+}
+
+int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
+    memset(img, 0, sizeof *img);
+    unsigned char *data = NULL;
+    size_t size = 0;
+    if (read_file(path, &data, &size, e) != 0) return -1;
+    int rc = image_decode(data, size, path, max_pixels, img, e);
+    free(data);
+    return rc;
+}
+
+void image_free(Image *img) {
+    if (!img) return;
+    free(img->rgb); // stb_image allocates with malloc (STBI_MALLOC is not overridden)
+    memset(img, 0, sizeof *img);
+}
