@@ -8,7 +8,7 @@
 #include "explain/check.h"
 #include "io/image.h"
 #include "io/preprocess.h"
-#include "explain/saliency.h"
+#include "isa.h"
 #include "test.h"
 
 #define TINY "test/fixtures/golden/tiny.safetensors"
@@ -21,12 +21,22 @@ static float *input, *base;
 static void map_under(const Weights *w, int target, GuideScope scope, float *out) {
     Net net;
     Error e;
-    CHECK_MSG(net_init(&net, w, S, S, 1, 2, &e) == 0, "%s", e.msg);
+    CHECK_MSG(net_init(&net, w, S, S, 1, 2, test_isa(), &e) == 0, "%s", e.msg);
     memcpy(net_input(&net, 0), input, sizeof(float) * MAP);
     net_forward(&net, 1);
     net_backward(&net, 1, &target, scope);
-    saliency_chw_to_hwc(out, net_input_grad(&net, 0), S, S);
+    const float *g = net_input_grad(&net, 0);
+    for (int p = 0; p < S * S; p++)
+        for (int c = 0; c < 3; c++) out[3 * p + c] = g[c * S * S + p];
     net_free(&net);
+}
+
+/* The checks' workspace for spec, bound to tiny. */
+static Explainer workspace(const MethodSpec *spec) {
+    Explainer x;
+    Error e;
+    CHECK_MSG(explain_init(&x, &tiny, spec, 1, 2, test_isa(), &e) == 0, "%s", e.msg);
+    return x;
 }
 
 static const MethodSpec guided_features = {.method = METHOD_GUIDED, .guide = GUIDE_FEATURES,
@@ -41,8 +51,9 @@ static void test_redrawing_with_the_models_own_seed_changes_nothing(void) {
     // tiny.safetensors is the generator's seed 7: re-drawn layers are equal.
     CheckResult r;
     Error e;
-    CHECK_MSG(check_randomize(&tiny, input, base, 707, &guided_features, 7, 2, &r, NULL, &e) == 0,
-              "%s", e.msg);
+    Explainer x = workspace(&guided_features);
+    CHECK_MSG(check_randomize(&x, &tiny, input, base, 707, 7, &r, NULL, &e) == 0, "%s", e.msg);
+    explain_free(&x);
     CHECK(r.steps == 8);
     for (int l = 0; l < r.steps; l++) {
         CHECK_MSG(r.cascading[l].sim.spearman_abs == 1.0 && r.cascading[l].sim.ssim == 1.0,
@@ -55,8 +66,13 @@ static void test_randomization_order_and_maps(void) {
     CheckResult r;
     Error e;
     float *maps = malloc(sizeof(float) * MAP * 8), *expect = malloc(sizeof(float) * MAP);
-    CHECK_MSG(check_randomize(&tiny, input, base, 707, &guided_all, 8, 2, &r, maps, &e) == 0, "%s",
-              e.msg);
+    Explainer x = workspace(&guided_all);
+    CHECK_MSG(check_randomize(&x, &tiny, input, base, 707, 8, &r, maps, &e) == 0, "%s", e.msg);
+    // The workspace is bound to the trained weights again.
+    memcpy(explain_input(&x, 0), input, sizeof(float) * MAP);
+    CHECK(explain_run(&x, 1, 707, &e) == 0);
+    CHECK_MSG(memcmp(x.maps, base, sizeof(float) * MAP) == 0, "the workspace kept re-drawn weights");
+    explain_free(&x);
     const char *order[8] = {"classifier.6", "classifier.4", "classifier.1",
                                          "features.10", "features.8", "features.6",
                                          "features.3", "features.0"};
@@ -96,14 +112,16 @@ static void test_class_check_compares_with_the_other_class(void) {
     CheckResult r;
     Error e;
     float *other = malloc(sizeof(float) * MAP), *got = malloc(sizeof(float) * MAP);
-    CHECK(check_class(&tiny, input, base, 3, &guided_features, 1, &r, got, &e) == 0);
+    Explainer x = workspace(&guided_features);
+    CHECK(check_class(&x, input, base, 3, &r, got, &e) == 0);
     map_under(&tiny, 3, GUIDE_FEATURES, other);
     CHECK(memcmp(other, got, sizeof(float) * MAP) == 0);
     Similarity sim;
     CHECK(similarity_maps(base, other, S, S, &sim, &e) == 0);
     CHECK(r.vs == 3 && same(&sim, &r.class_sim));
-    CHECK(check_class(&tiny, input, base, 707, &guided_features, 1, &r, NULL, &e) == 0);
+    CHECK(check_class(&x, input, base, 707, &r, NULL, &e) == 0);
     CHECK(r.class_sim.spearman == 1.0 && r.class_sim.ssim == 1.0);
+    explain_free(&x);
     free(other);
     free(got);
 }

@@ -15,7 +15,8 @@
 
 #include "nn/gemm.h"
 #include "io/image.h"
-#include "explain/methods.h"
+#include "explain/explain.h"
+#include "isa.h"
 #include "io/preprocess.h"
 #include "files.h"
 #include "manifest.h"
@@ -73,7 +74,6 @@ static WeightsCache cache;
 
 static void test_flat_maps_match_float64(void) {
     const cJSON *c;
-    float *ours = malloc(sizeof(float) * MAP * 2);
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases")) {
         const char *name = str(c, "case"), *method = str(c, "method");
         MethodSpec spec;
@@ -85,14 +85,14 @@ static void test_flat_maps_match_float64(void) {
         if (!w) continue;
         // A batch of two: integrated gradients' passes then run two at a
         // time, which must not change any bit.
-        Net net;
+        Explainer x;
         Error e;
-        int ok = net_init(&net, w, S, S, 2, 2, &e) == 0;
+        int ok = explain_init(&x, w, &spec, 2, 2, test_isa(), &e) == 0;
         CHECK_MSG(ok, "%s: %s", name, e.msg);
         if (!ok) continue;
         Image img = {0};
         ok = image_load(str(c, "image"), IMAGE_MAX_PIXELS, &img, &e) == 0 &&
-             preprocess_imagenet(&img, net_input(&net, 0), NULL, &e) == 0;
+             preprocess_imagenet(&img, explain_input(&x, 0), NULL, &e) == 0;
         image_free(&img);
         CHECK_MSG(ok, "%s: %s", name, e.msg);
         int target = num(c, "target", -1);
@@ -100,9 +100,9 @@ static void test_flat_maps_match_float64(void) {
         float *ref = npy_load(str(c, "map"), MAP);
         CHECK_MSG(ref != NULL, "%s: reference map %s missing", name, str(c, "map"));
         if (ok && ref && target >= 0) {
-            net_forward(&net, 1);
-            ok = methods_run(&net, &spec, 1, &target, ours, NULL, &e) == 0;
+            ok = explain_run(&x, 1, target, &e) == 0;
             CHECK_MSG(ok, "%s: %s", name, e.msg);
+            const float *ours = x.maps;
             double err = 0, mag = 0;
             size_t bad = 0;
             for (size_t i = 0; ok && i < MAP; i++) {
@@ -118,9 +118,8 @@ static void test_flat_maps_match_float64(void) {
                       "%s: %zu values off by more than %.0e of the max", name, bad, TOLERANCE);
         }
         free(ref);
-        net_free(&net);
+        explain_free(&x);
     }
-    free(ours);
 }
 
 int main(void) {

@@ -16,10 +16,11 @@
 #include <cJSON.h>
 #include <stb_image.h>
 
+#include "explain/explain.h"
+#include "explain/render.h"
 #include "io/image.h"
-#include "nn/net.h"
 #include "io/preprocess.h"
-#include "explain/saliency.h"
+#include "isa.h"
 #include "files.h"
 #include "weights_cache.h"
 #include "test.h"
@@ -83,7 +84,6 @@ static WeightsCache cache;
 
 static void test_guided_backprop_matches_pytorch(void) {
     const cJSON *c;
-    float *map = malloc(N_INPUT * sizeof(float));
     uint8_t *rgb = malloc(N_INPUT);
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(manifest, "cases")) {
         const char *name = str(c, "case"), *spec = str(c, "weights"), *image = str(c, "image");
@@ -95,10 +95,12 @@ static void test_guided_backprop_matches_pytorch(void) {
         const Weights *w = weights_cached(&cache, spec);
         CHECK_MSG(w != NULL, "%s: weights %s", name, spec);
         if (!w) continue;
-        Net net;
+        Explainer x;
         Error e;
-        CHECK_MSG(net_init(&net, w, S, S, 1, 2, &e) == 0, "%s", e.msg);
-        int classes = net_classes(&net);
+        MethodSpec method = {.method = METHOD_GUIDED, .layer = -1,
+                             .guide = strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES};
+        CHECK_MSG(explain_init(&x, w, &method, 1, 2, test_isa(), &e) == 0, "%s", e.msg);
+        int classes = x.classes;
         float *ref_logits = npy_load(str(c, "logits"), (size_t)classes);
         float *ref_map = npy_load(str(c, "map"), N_INPUT);
         int pw, ph, pc;
@@ -106,9 +108,9 @@ static void test_guided_backprop_matches_pytorch(void) {
         CHECK_MSG(ref_logits && ref_map && ref_png && pw == S && ph == S,
                   "%s: golden files missing or malformed", name);
         if (ref_logits && ref_map && ref_png &&
-            preprocess_file(image, net_input(&net, 0)) == 0) {
-            net_forward(&net, 1);
-            const float *logits = net_logits(&net, 0);
+            preprocess_file(image, explain_input(&x, 0)) == 0 &&
+            explain_run(&x, 1, target_item->valueint, &e) == 0) {
+            const float *logits = x.logits, *map = x.maps;
             int argmax = 0;
             double lerr = 0, lmax = 0;
             for (int i = 0; i < classes; i++) {
@@ -119,14 +121,12 @@ static void test_guided_backprop_matches_pytorch(void) {
             int target = target_item->valueint;
             if (cJSON_IsNull(cJSON_GetObjectItem(c, "class")))
                 CHECK_MSG(argmax == target, "%s: predicted %d, PyTorch %d", name, argmax, target);
-            net_backward(&net, 1, &target, strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES);
-            saliency_chw_to_hwc(map, net_input_grad(&net, 0), S, S);
             double merr = 0, mmax = 0;
             for (int i = 0; i < N_INPUT; i++) {
                 merr = fmax(merr, fabs((double)map[i] - ref_map[i]));
                 mmax = fmax(mmax, fabs((double)ref_map[i]));
             }
-            saliency_to_rgb8(rgb, map, S, S);
+            render_color(rgb, map, S, S);
             int dmax = 0, over2 = 0, differ = 0;
             for (int i = 0; i < N_INPUT; i++) {
                 int d = abs((int)rgb[i] - (int)ref_png[i]);
@@ -149,9 +149,8 @@ static void test_guided_backprop_matches_pytorch(void) {
         free(ref_logits);
         free(ref_map);
         stbi_image_free(ref_png);
-        net_free(&net);
+        explain_free(&x);
     }
-    free(map);
     free(rgb);
 }
 

@@ -10,10 +10,12 @@
 #include <cJSON.h>
 #include <stb_image.h>
 
+#include "explain/explain.h"
+#include "explain/render.h"
 #include "io/image.h"
-#include "explain/methods.h"
 #include "io/preprocess.h"
-#include "explain/saliency.h"
+#include "io/resize.h"
+#include "isa.h"
 #include "files.h"
 #include "manifest.h"
 #include "weights_cache.h"
@@ -56,10 +58,10 @@ static void test_heatmap_colours(void) {
     const float cam[2] = {0.0f, 1.0f};
     const uint8_t black[6] = {0}, white[6] = {255, 255, 255, 255, 255, 255};
     uint8_t out[6];
-    saliency_heatmap(out, cam, black, 1, 2);
+    render_heatmap(out, cam, black, 1, 2);
     CHECK(out[0] == 0 && out[1] == 0 && out[2] == 64 && out[3] == 64 && out[4] == 0 &&
           out[5] == 0);
-    saliency_heatmap(out, cam, white, 1, 2);
+    render_heatmap(out, cam, white, 1, 2);
     CHECK(out[0] == 128 && out[2] == 192 && out[3] == 192 && out[4] == 128); // 191.5 rounds to even
 }
 
@@ -74,41 +76,37 @@ static void test_guided_gradcam_uses_its_guide_scope(void) {
     const Weights *w = weights_cached(&cache, "test/fixtures/golden/tiny.safetensors");
     CHECK(w != NULL);
     if (!w) return;
-    Net net;
-    Error e;
-    Image img = {0};
-    CHECK_MSG(net_init(&net, w, S, S, 1, 2, &e) == 0, "%s", e.msg);
-    int ok = image_load("test/fixtures/images/cat224.png", IMAGE_MAX_PIXELS, &img, &e) == 0 &&
-             preprocess_imagenet(&img, net_input(&net, 0), NULL, &e) == 0;
-    image_free(&img);
-    CHECK_MSG(ok, "%s", e.msg);
-    float *input = malloc(sizeof(float) * MAP), *maps[2], *guided = malloc(sizeof(float) * MAP);
-    float *cam = malloc(sizeof(float) * PLANE);
-    memcpy(input, net_input(&net, 0), sizeof(float) * MAP);
-    int target = 707, cam_layer = net_find_layer(&net, "features.11");
+    float *maps[2] = {malloc(sizeof(float) * MAP), malloc(sizeof(float) * MAP)};
+    int target = 707, cam_layer = graph_find(&w->graph, "features.11"), ok = 1;
     for (int g = 0; ok && g < 2; g++) {
         GuideScope scope = g ? GUIDE_ALL : GUIDE_FEATURES;
         MethodSpec gg = {.method = METHOD_GUIDED_GRADCAM, .guide = scope, .layer = -1,
                          .cam_layer = cam_layer};
         MethodSpec gd = {.method = METHOD_GUIDED, .guide = scope, .layer = -1};
-        maps[g] = malloc(sizeof(float) * MAP);
-        memcpy(net_input(&net, 0), input, sizeof(float) * MAP);
-        net_forward(&net, 1);
-        CHECK(methods_run(&net, &gg, 1, &target, maps[g], cam, &e) == 0);
-        memcpy(net_input(&net, 0), input, sizeof(float) * MAP);
-        net_forward(&net, 1);
-        CHECK(methods_run(&net, &gd, 1, &target, guided, NULL, &e) == 0);
+        Explainer x, y;
+        Error e;
+        Image img = {0};
+        ok = explain_init(&x, w, &gg, 1, 2, test_isa(), &e) == 0 &&
+             explain_init(&y, w, &gd, 1, 2, test_isa(), &e) == 0 &&
+             image_load("test/fixtures/images/cat224.png", IMAGE_MAX_PIXELS, &img, &e) == 0 &&
+             preprocess_imagenet(&img, explain_input(&x, 0), NULL, &e) == 0;
+        image_free(&img);
+        CHECK_MSG(ok, "%s", e.msg);
+        if (ok) memcpy(explain_input(&y, 0), explain_input(&x, 0), sizeof(float) * MAP);
+        ok = ok && explain_run(&x, 1, target, &e) == 0 && explain_run(&y, 1, target, &e) == 0;
+        CHECK_MSG(ok, "%s", e.msg);
         size_t differ = 0;
-        for (int p = 0; p < PLANE; p++)
-            for (int c = 0; c < 3; c++) differ += guided[3 * p + c] * cam[p] != maps[g][3 * p + c];
+        for (int p = 0; ok && p < PLANE; p++)
+            for (int c = 0; c < 3; c++) differ += y.maps[3 * p + c] * x.cams[p] != x.maps[3 * p + c];
         CHECK_MSG(differ == 0, "--guide %s: %zu values are not guided * cam", g ? "all" : "features",
                   differ);
+        if (ok) memcpy(maps[g], x.maps, sizeof(float) * MAP);
+        explain_free(&x);
+        explain_free(&y);
     }
     if (ok) CHECK_MSG(memcmp(maps[0], maps[1], sizeof(float) * MAP) != 0,
                       "--guide all gives the --guide features map");
-    free(ok ? maps[0] : NULL), free(ok ? maps[1] : NULL);
-    free(input), free(guided), free(cam);
-    net_free(&net);
+    free(maps[0]), free(maps[1]);
 }
 
 static void test_manifest_is_present(void) {
@@ -170,7 +168,6 @@ static void test_derived_methods_match_pytorch(void) {
 
 static void run_cases(const cJSON *cases) {
     const cJSON *c;
-    float *maps = malloc(sizeof(float) * MAP * 2), *cams = malloc(sizeof(float) * PLANE * 2);
     cJSON_ArrayForEach(c, cases) {
         const char *name = str(c, "case");
         MethodSpec spec;
@@ -182,22 +179,22 @@ static void run_cases(const cJSON *cases) {
         if (!w) continue;
         // A batch of two: the passes of SmoothGrad and integrated gradients
         // then run two at a time, which must not change any bit.
-        Net net;
         Error e;
-        CHECK_MSG(net_init(&net, w, S, S, 2, 2, &e) == 0, "%s", e.msg);
         const char *layer = str(c, "layer"), *cam_layer = str(c, "cam_layer");
         if (layer) {
-            spec.layer = net_find_layer(&net, layer);
+            spec.layer = graph_find(&w->graph, layer);
             spec.channel = num(c, "channel", 0);
             CHECK_MSG(spec.layer >= 0, "%s: no layer %s", name, layer);
         }
         if (cam_layer) {
-            spec.cam_layer = net_find_layer(&net, cam_layer);
+            spec.cam_layer = graph_find(&w->graph, cam_layer);
             CHECK_MSG(spec.cam_layer >= 0, "%s: no layer %s", name, cam_layer);
         }
+        Explainer x;
+        CHECK_MSG(explain_init(&x, w, &spec, 2, 2, test_isa(), &e) == 0, "%s", e.msg);
         Image img = {0};
         int ok = image_load(str(c, "image"), IMAGE_MAX_PIXELS, &img, &e) == 0 &&
-                 preprocess_imagenet(&img, net_input(&net, 0), NULL, &e) == 0;
+                 preprocess_imagenet(&img, explain_input(&x, 0), NULL, &e) == 0;
         image_free(&img);
         CHECK_MSG(ok, "%s: %s", name, e.msg);
         int target = num(c, "target", -1);
@@ -205,9 +202,8 @@ static void run_cases(const cJSON *cases) {
         float *ref = str(c, "map") ? npy_load(str(c, "map"), count) : derived(c);
         CHECK_MSG(ref != NULL, "%s: reference map missing", name);
         if (ok && ref) {
-            net_forward(&net, 1);
-            CHECK_MSG(methods_run(&net, &spec, 1, &target, maps, cams, &e) == 0, "%s", e.msg);
-            const float *ours = method_is_cam(spec.method) ? cams : maps;
+            CHECK_MSG(explain_run(&x, 1, target, &e) == 0, "%s", e.msg);
+            const float *ours = method_is_cam(spec.method) ? x.cams : x.maps;
             double err = 0, mag = 0;
             size_t bad = 0;
             for (size_t i = 0; i < count; i++) {
@@ -223,10 +219,8 @@ static void run_cases(const cJSON *cases) {
                       bad, tol);
         }
         free(ref);
-        net_free(&net);
+        explain_free(&x);
     }
-    free(maps);
-    free(cams);
 }
 
 static void test_styles_match_the_python_tools(void) {
@@ -242,7 +236,7 @@ static void test_styles_match_the_python_tools(void) {
         uint8_t *ref = stbi_load(str(st, "png"), &w, &h, &ch, style_channels(style));
         CHECK_MSG(map && ref && w == S && h == S, "%s: files", str(st, "png"));
         if (map && ref) {
-            CHECK(saliency_render(style, map, S, S, ours) >= 0);
+            CHECK(render_styled(style, map, S, S, ours) >= 0);
             int worst = 0, differ = 0;
             for (int i = 0; i < PLANE * style_channels(style); i++) {
                 int d = abs((int)ours[i] - (int)ref[i]);

@@ -5,6 +5,7 @@
  * bitwise independence from the batch size and thread count on full-size
  * AlexNet. */
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "nn/net.h"
 #include "nn/relu.h"
 #include "util/rng.h"
+#include "isa.h"
 #include "test.h"
 
 static uint64_t draws;
@@ -19,56 +21,81 @@ static float frand(void) { // uniform in [-1, 1), from rng.h's stream 7
     return (float)(2.0 * rng_uniform(7, draws++) - 1.0);
 }
 
-/* A narrow AlexNet-shaped model with weights scaled to keep activations
- * of order one (He-like), so finite differences are well conditioned. */
+/* A model of graph g's layers with weights scaled to keep activations of
+ * order one (He-like), so finite differences are well conditioned. */
 typedef struct {
     Weights w;
     float *storage;
 } SmallModel;
 
-static void small_model_init(SmallModel *m) {
-    static const int conv_c[5] = {4, 6, 8, 6, 5}, fc_out[ARCH_FCS] = {7, 9, 10};
+static void small_model_init(SmallModel *m, const Graph *g) {
     memset(m, 0, sizeof *m);
-    arch_lookup("alexnet", &m->w.arch);
-    const int *k = m->w.arch.conv_k;
+    m->w.graph = *g;
+    Error e;
+    CHECK_MSG(graph_shapes(&m->w.graph, 3, 0, 0, &e) == 0, "%s", e.msg);
     size_t total = 0;
-    int in_c = 3;
-    for (int i = 0; i < 5; i++) {
-        total += (size_t)conv_c[i] * (in_c * k[i] * k[i] + 1);
-        in_c = conv_c[i];
+    for (int i = 0; i < g->n_layers; i++) {
+        const Layer *l = &m->w.graph.layers[i];
+        size_t k = l->kind == LAYER_CONV ? (size_t)l->k * l->k : 1;
+        if (graph_has_params(l->kind)) total += (size_t)l->width * (l->in_c * k + 1);
     }
-    int in = in_c * 36;
-    for (int i = 0; i < ARCH_FCS; i++) total += (size_t)fc_out[i] * (in + 1), in = fc_out[i];
     float *p = m->storage = malloc(total * sizeof(float));
-    in_c = 3;
-    for (int i = 0; i < 5; i++) {
-        int fan_in = in_c * k[i] * k[i];
-        float scale = sqrtf(6.0f / fan_in);
-        m->w.conv_c[i] = conv_c[i];
-        m->w.conv_w[i] = p;
-        for (int j = 0; j < conv_c[i] * fan_in; j++) *p++ = scale * frand();
-        m->w.conv_b[i] = p;
-        for (int j = 0; j < conv_c[i]; j++) *p++ = 0.1f * frand();
-        in_c = conv_c[i];
+    for (int i = 0; i < g->n_layers; i++) {
+        const Layer *l = &m->w.graph.layers[i];
+        if (!graph_has_params(l->kind)) continue;
+        size_t fan_in = (size_t)l->in_c * (l->kind == LAYER_CONV ? l->k * l->k : 1);
+        float scale = sqrtf(6.0f / (float)fan_in);
+        m->w.w[i] = p;
+        for (size_t j = 0; j < l->width * fan_in; j++) *p++ = scale * frand();
+        m->w.b[i] = p;
+        for (int j = 0; j < l->width; j++) *p++ = 0.1f * frand();
     }
-    in = in_c * 36;
-    for (int i = 0; i < ARCH_FCS; i++) {
-        float scale = sqrtf(6.0f / in);
-        m->w.fc_out[i] = fc_out[i];
-        m->w.fc_w[i] = p;
-        for (int j = 0; j < fc_out[i] * in; j++) *p++ = scale * frand();
-        m->w.fc_b[i] = p;
-        for (int j = 0; j < fc_out[i]; j++) *p++ = 0.1f * frand();
-        in = fc_out[i];
-    }
+}
+
+/* AlexNet's layers at reduced widths. */
+static void small_alexnet(SmallModel *m) {
+    static const int widths[8] = {4, 6, 8, 6, 5, 7, 9, 10};
+    Graph g;
+    graph_build(&g, "alexnet");
+    for (int p = 0; p < graph_params(&g); p++) g.layers[graph_param_layer(&g, p)].width = widths[p];
+    small_model_init(m, &g);
+}
+
+static Layer layer(LayerKind kind, const char *name, int in, int width, int k, int conv_part) {
+    Layer l = {.kind = kind, .in = in, .in2 = -1, .width = width, .k = k, .stride = 1,
+               .pad = kind == LAYER_CONV ? k / 2 : 0, .conv_part = conv_part};
+    snprintf(l.name, sizeof l.name, "%s", name);
+    if (kind == LAYER_MAXPOOL) l.stride = k;
+    return l;
+}
+
+/* A ResNet-like graph: a basic block whose input (value 2) is read by its
+ * first convolution and by its residual add, and whose relu module is
+ * applied twice, as torchvision's BasicBlock does. */
+static void small_residual(SmallModel *m) {
+    Graph g = {.arch = "residual"};
+    Layer *L = g.layers;
+    L[0] = layer(LAYER_CONV, "conv1", 0, 4, 3, 1);
+    L[1] = layer(LAYER_RELU, "relu", 1, 0, 0, 1);
+    L[2] = layer(LAYER_CONV, "layer1.0.conv1", 2, 4, 3, 1);
+    L[3] = layer(LAYER_RELU, "layer1.0.relu", 3, 0, 0, 1);
+    L[4] = layer(LAYER_CONV, "layer1.0.conv2", 4, 4, 3, 1);
+    L[5] = layer(LAYER_ADD, "layer1.0.add", 5, 0, 0, 1);
+    L[5].in2 = 2;
+    L[6] = layer(LAYER_RELU, "layer1.0.relu", 6, 0, 0, 1);
+    L[7] = layer(LAYER_MAXPOOL, "maxpool", 7, 0, 2, 1);
+    L[8] = layer(LAYER_AVGPOOL, "avgpool", 8, 0, 2, 0);
+    L[9] = layer(LAYER_LINEAR, "fc", 9, 10, 0, 0);
+    g.n_layers = 10;
+    small_model_init(m, &g);
 }
 
 /* Every piecewise decision of the last forward pass, packed: ReLU signs
  * and max-pool choices. */
 static size_t decisions(const Net *net, int32_t *out) {
     size_t n = 0;
-    for (int i = 0; i < net->n_layers; i++) {
-        const Layer *l = &net->layers[i];
+    for (int i = 0; i < net->graph.n_layers; i++) {
+        const Layer *l = &net->graph.layers[i];
         size_t size = (size_t)l->out_c * l->out_h * l->out_w;
         if (l->kind == LAYER_RELU)
             for (size_t j = 0; j < size; j++) out[n++] = net->act[i + 1][j] > 0.0f;
@@ -78,13 +105,13 @@ static size_t decisions(const Net *net, int32_t *out) {
     return n;
 }
 
-static void test_plain_backward_matches_finite_differences(void) {
-    SmallModel m;
-    small_model_init(&m);
+/* The plain backward pass of m on an H x W input against central finite
+ * differences, with probe steps `step` times the usual (a small network
+ * crosses a kink sooner). */
+static void check_finite_differences(SmallModel *m, int H, int W, float step) {
     Net net;
     Error e;
-    const int H = 67, W = 71; // pools down to 1x1, so AdaptiveAvgPool upsamples to 6x6
-    CHECK_MSG(net_init(&net, &m.w, H, W, 1, 2, &e) == 0, "%s", e.msg);
+    CHECK_MSG(net_init(&net, &m->w, H, W, 1, 2, test_isa(), &e) == 0, "%s", e.msg);
     size_t n = (size_t)3 * H * W;
     float *x = malloc(n * 4), *v = malloc(n * 4), *grad = malloc(n * 4);
     int32_t *d0 = malloc(sizeof(int32_t) * 200000), *d1 = malloc(sizeof(int32_t) * 200000);
@@ -109,10 +136,10 @@ static void test_plain_backward_matches_finite_differences(void) {
                 for (int c = 0; c < 3; c++)
                     for (int y = y0; y < y0 + 6; y++)
                         for (int xx = x0; xx < x0 + 6; xx++) v[((size_t)c * H + y) * W + xx] = frand();
-                h = 2e-2f;
+                h = 2e-2f * step;
             } else {
                 v[(size_t)((frand() + 1.0f) * 0.5f * (float)(n - 1))] = 1.0f;
-                h = 2.5e-1f;
+                h = 2.5e-1f * step;
             }
             double f[2];
             int same = 1;
@@ -138,11 +165,37 @@ static void test_plain_backward_matches_finite_differences(void) {
                       target, t, fd, an);
         }
     }
-    printf("  finite differences: %d of %d trials away from kinks, worst error %.2f of allowed\n",
-           valid, trials, worst);
+    printf("  %s: finite differences: %d of %d trials away from kinks, worst error %.2f of "
+           "allowed\n", m->w.graph.arch, valid, trials, worst);
     CHECK_MSG(valid >= 16 && valid_dense >= 4, "only %d of %d trials (%d dense) were away from kinks",
               valid, trials, valid_dense);
     free(x), free(v), free(grad), free(d0), free(d1);
+    net_free(&net);
+}
+
+static void test_plain_backward_matches_finite_differences(void) {
+    SmallModel m;
+    small_alexnet(&m);
+    check_finite_differences(&m, 67, 71, 1.0f); // pools down to 1x1: AdaptiveAvgPool upsamples to 6x6
+    free(m.storage);
+}
+
+/* A value two layers read gets the sum of their gradients; an add passes
+ * its gradient to both operands. */
+static void test_residual_graph_backward_matches_finite_differences(void) {
+    SmallModel m;
+    small_residual(&m);
+    check_finite_differences(&m, 9, 11, 0.05f);
+    Net net;
+    Error e;
+    CHECK_MSG(net_init(&net, &m.w, 9, 11, 1, 1, test_isa(), &e) == 0, "%s", e.msg);
+    CHECK(net.sum != NULL);
+    for (size_t i = 0; i < net.size[0]; i++) net_input(&net, 0)[i] = frand();
+    net_forward(&net, 1);
+    int wrong = 0;
+    for (size_t i = 0; i < net.size[6]; i++)
+        wrong += net_output(&net, 5, 0)[i] != net_output(&net, 4, 0)[i] + net_output(&net, 1, 0)[i];
+    CHECK_MSG(wrong == 0, "%d values of the add are not the sum of its operands", wrong);
     net_free(&net);
     free(m.storage);
 }
@@ -152,16 +205,17 @@ static void test_plain_backward_matches_finite_differences(void) {
  * that GUIDE_FEATURES passes on. */
 static void test_guide_scopes_apply_the_rule_where_asked(void) {
     SmallModel m;
-    small_model_init(&m);
+    small_alexnet(&m);
     Net net;
     Error e;
-    CHECK_MSG(net_init(&net, &m.w, 67, 67, 1, 1, &e) == 0, "%s", e.msg);
+    CHECK_MSG(net_init(&net, &m.w, 67, 67, 1, 1, test_isa(), &e) == 0, "%s", e.msg);
     size_t n = (size_t)3 * 67 * 67;
     for (size_t i = 0; i < n; i++) net_input(&net, 0)[i] = frand();
     net_forward(&net, 1);
-    int last_relu = net.n_layers - 2; // classifier.5
-    CHECK(net.layers[last_relu].kind == LAYER_RELU && !net.layers[last_relu].in_features);
-    size_t width = (size_t)net.layers[last_relu].out_c;
+    const Layer *layers = net.graph.layers;
+    int last_relu = net.graph.n_layers - 2; // classifier.5
+    CHECK(layers[last_relu].kind == LAYER_RELU && !layers[last_relu].conv_part);
+    size_t width = (size_t)layers[last_relu].out_c;
     float *expect = malloc(width * 4);
     int negatives = 0;
     for (GuideScope s = GUIDE_NONE; s <= GUIDE_ALL; s++) {
@@ -173,14 +227,14 @@ static void test_guide_scopes_apply_the_rule_where_asked(void) {
         for (size_t i = 0; s == GUIDE_FEATURES && i < width; i++)
             negatives += net.grad[last_relu][i] < 0;
         // Every guided ReLU passes no negative gradient.
-        for (int l = 0; s != GUIDE_NONE && l < net.n_layers; l++) {
-            if (net.layers[l].kind != LAYER_RELU) continue;
-            if (s == GUIDE_FEATURES && !net.layers[l].in_features) continue;
-            size_t size = (size_t)net.layers[l].out_c * net.layers[l].out_h * net.layers[l].out_w;
+        for (int l = 0; s != GUIDE_NONE && l < net.graph.n_layers; l++) {
+            if (layers[l].kind != LAYER_RELU) continue;
+            if (s == GUIDE_FEATURES && !layers[l].conv_part) continue;
+            size_t size = (size_t)layers[l].out_c * layers[l].out_h * layers[l].out_w;
             int neg = 0;
             for (size_t i = 0; i < size; i++) neg += net.grad[l][i] < 0;
             CHECK_MSG(neg == 0, "scope %d: %s passed %d negative gradients", s,
-                      net.layers[l].name, neg);
+                      layers[l].name, neg);
         }
     }
     CHECK_MSG(negatives > 0, "the test needs a negative gradient at classifier.5");
@@ -196,8 +250,8 @@ static void test_full_alexnet_bits_do_not_depend_on_batch_or_threads(void) {
     Error e;
     CHECK_MSG(weights_load(&w, "random:3", &e) == 0, "%s", e.msg);
     Net one, three;
-    CHECK(net_init(&one, &w, 224, 224, 1, 1, &e) == 0);
-    CHECK(net_init(&three, &w, 224, 224, 3, 3, &e) == 0);
+    CHECK(net_init(&one, &w, 224, 224, 1, 1, test_isa(), &e) == 0);
+    CHECK(net_init(&three, &w, 224, 224, 3, 3, test_isa(), &e) == 0);
     size_t n = (size_t)3 * 224 * 224;
     for (int b = 0; b < 3; b++)
         for (size_t i = 0; i < n; i++) net_input(&three, b)[i] = 2.0f * frand();
@@ -223,10 +277,10 @@ static void test_full_alexnet_bits_do_not_depend_on_batch_or_threads(void) {
 
 static void test_too_small_input_is_refused(void) {
     SmallModel m;
-    small_model_init(&m);
+    small_alexnet(&m);
     Net net;
     Error e;
-    CHECK(net_init(&net, &m.w, 20, 20, 1, 1, &e) != 0);
+    CHECK(net_init(&net, &m.w, 20, 20, 1, 1, test_isa(), &e) != 0);
     CHECK_MSG(strstr(e.msg, "too small") != NULL, "%s", e.msg);
     net_free(&net);
     free(m.storage);
@@ -234,6 +288,7 @@ static void test_too_small_input_is_refused(void) {
 
 int main(void) {
     RUN(test_plain_backward_matches_finite_differences);
+    RUN(test_residual_graph_backward_matches_finite_differences);
     RUN(test_guide_scopes_apply_the_rule_where_asked);
     RUN(test_full_alexnet_bits_do_not_depend_on_batch_or_threads);
     RUN(test_too_small_input_is_refused);

@@ -9,10 +9,10 @@
 
 #include <cJSON.h>
 
+#include "explain/explain.h"
 #include "io/image.h"
-#include "nn/net.h"
 #include "io/preprocess.h"
-#include "explain/saliency.h"
+#include "isa.h"
 #include "files.h"
 #include "test.h"
 
@@ -40,7 +40,6 @@ static void test_every_vgg_matches_pytorch(void) {
     if (!m) return;
     const cJSON *c;
     int n = 0, maps = 0;
-    float *map = malloc(sizeof(float) * MAP);
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(m, "cases")) {
         const char *arch = str(c, "arch");
         Weights w;
@@ -48,30 +47,30 @@ static void test_every_vgg_matches_pytorch(void) {
         CHECK_MSG(arch && weights_load(&w, str(c, "weights"), &e) == 0, "%s: %s",
                   arch ? arch : "?", e.msg);
         if (!arch) continue;
-        CHECK_MSG(strcmp(w.arch.name, arch) == 0, "%s loaded as %s", arch, w.arch.name);
-        Net net;
-        CHECK_MSG(net_init(&net, &w, S, S, 1, 2, &e) == 0, "%s", e.msg);
+        CHECK_MSG(strcmp(w.graph.arch, arch) == 0, "%s loaded as %s", arch, w.graph.arch);
         // A _bn model's ReLUs keep torchvision's numbering: conv, (bn), relu.
-        int relu = net_find_layer(&net, strstr(arch, "_bn") ? "features.2" : "features.1");
-        CHECK_MSG(relu >= 0 && net.layers[relu].kind == LAYER_RELU, "%s: ReLU numbering", arch);
+        int relu = graph_find(&w.graph, strstr(arch, "_bn") ? "features.2" : "features.1");
+        CHECK_MSG(relu >= 0 && w.graph.layers[relu].kind == LAYER_RELU, "%s: ReLU numbering",
+                  arch);
+        Explainer x;
+        MethodSpec spec = {.method = METHOD_GUIDED, .guide = GUIDE_FEATURES, .layer = -1};
+        CHECK_MSG(explain_init(&x, &w, &spec, 1, 2, test_isa(), &e) == 0, "%s", e.msg);
         Image img = {0};
         CHECK(image_load(str(c, "image"), IMAGE_MAX_PIXELS, &img, &e) == 0 &&
-              preprocess_imagenet(&img, net_input(&net, 0), NULL, &e) == 0);
+              preprocess_imagenet(&img, explain_input(&x, 0), NULL, &e) == 0);
         image_free(&img);
-        int classes = net_classes(&net);
+        int classes = x.classes;
         float *logits = npy_load(str(c, "logits"), (size_t)classes);
         float *ref = npy_load(str(c, "map"), MAP);
         CHECK_MSG(logits != NULL, "%s: logits missing", arch);
-        net_forward(&net, 1);
         int target = cJSON_GetObjectItem(c, "target")->valueint, argmax = 0;
-        const float *ours = net_logits(&net, 0);
+        CHECK_MSG(explain_run(&x, 1, target, &e) == 0, "%s", e.msg);
+        const float *ours = x.logits;
         for (int i = 1; i < classes; i++) argmax = ours[i] > ours[argmax] ? i : argmax;
         double lerr = logits ? max_rel(ours, logits, (size_t)classes) : 1;
         double merr = 0;
         if (ref) {
-            net_backward(&net, 1, &target, GUIDE_FEATURES);
-            saliency_chw_to_hwc(map, net_input_grad(&net, 0), S, S);
-            merr = max_rel(map, ref, MAP);
+            merr = max_rel(x.maps, ref, MAP);
             maps++;
         }
         printf("  %-9s logits %.2e%s", arch, lerr, ref ? "" : "\n");
@@ -82,12 +81,11 @@ static void test_every_vgg_matches_pytorch(void) {
         CHECK_MSG(merr < 1e-4, "%s: map differs by %.3g of its max", arch, merr);
         free(logits);
         free(ref);
-        net_free(&net);
+        explain_free(&x);
         weights_free(&w);
         n++;
     }
     CHECK_MSG(n == 8 && maps >= 4, "%d architectures, %d maps", n, maps);
-    free(map);
     cJSON_Delete(m);
 }
 

@@ -18,21 +18,16 @@
 
 /* The tensor a name refers to in a Weights, with its element count. */
 static const float *tensor(const Weights *w, const char *name, size_t *count) {
-    size_t in = 3;
     for (int l = 0; l < weights_layers(w); l++) {
-        char layer[32], n[48];
-        weights_layer_name(w, l, layer, sizeof layer);
-        int conv = l < w->arch.n_convs;
-        size_t out = conv ? (size_t)w->conv_c[l] : (size_t)w->fc_out[l - w->arch.n_convs];
-        size_t k = conv ? (size_t)w->arch.conv_k[l] : 1;
-        if (!conv && l == w->arch.n_convs) in *= (size_t)(w->arch.pooled * w->arch.pooled);
-        snprintf(n, sizeof n, "%s.weight", layer);
-        if (strcmp(n, name) == 0)
-            return *count = out * in * k * k, conv ? w->conv_w[l] : w->fc_w[l - w->arch.n_convs];
-        snprintf(n, sizeof n, "%s.bias", layer);
-        if (strcmp(n, name) == 0)
-            return *count = out, conv ? w->conv_b[l] : w->fc_b[l - w->arch.n_convs];
-        in = out;
+        const Layer *layer = &w->graph.layers[graph_param_layer(&w->graph, l)];
+        size_t k = layer->kind == LAYER_CONV ? (size_t)layer->k * layer->k : 1;
+        size_t out = (size_t)layer->width, in = (size_t)layer->in_c;
+        int i = graph_param_layer(&w->graph, l);
+        char n[48];
+        snprintf(n, sizeof n, "%s.weight", layer->name);
+        if (strcmp(n, name) == 0) return *count = out * in * k, w->w[i];
+        snprintf(n, sizeof n, "%s.bias", layer->name);
+        if (strcmp(n, name) == 0) return *count = out, w->b[i];
     }
     return NULL;
 }
@@ -100,9 +95,10 @@ static void test_reduced_width_file_loads(void) {
     Weights w;
     Error e;
     CHECK_MSG(weights_load(&w, TINY, &e) == 0, "%s", e.msg);
-    const int conv_c[5] = {8, 16, 24, 16, 16}, fc_out[3] = {32, 32, 1000};
-    for (int i = 0; i < 5; i++) CHECK(w.conv_c[i] == conv_c[i]);
-    for (int i = 0; i < 3; i++) CHECK(w.fc_out[i] == fc_out[i]);
+    const int widths[8] = {8, 16, 24, 16, 16, 32, 32, 1000};
+    CHECK(weights_layers(&w) == 8);
+    for (int l = 0; l < 8 && l < weights_layers(&w); l++)
+        CHECK_MSG(w.graph.layers[graph_param_layer(&w.graph, l)].width == widths[l], "layer %d", l);
     weights_free(&w);
 }
 
@@ -210,8 +206,8 @@ static void test_redrawn_layers_continue_the_stream(void) {
     CHECK_MSG(weights_load(&file, TINY, &e) == 0 && weights_load(&w, TINY, &e) == 0, "%s", e.msg);
     CHECK(weights_layers(&w) == 8);
     for (int l = weights_layers(&w) - 1; l >= 0; l--) {
-        char layer[32], name[48];
-        weights_layer_name(&w, l, layer, sizeof layer);
+        char name[48];
+        const char *layer = weights_layer_name(&w, l);
         snprintf(name, sizeof name, "%s.weight", layer);
         size_t count = 0;
         const float *before = tensor(&file, name, &count);

@@ -8,7 +8,101 @@
 #include <string.h>
 
 #include "io/image.h"
+#include "pipeline.h"
 #include "util/parallel.h"
+#include "util/text.h"
+
+/* The help, beside the table it describes: defaults and names come from
+ * the constants and name tables, so they cannot drift from the code. */
+void cli_usage(FILE *f) {
+    char methods[256];
+    text_join(methods, sizeof methods, method_names, METHODS, "", " or ");
+    fprintf(f,
+            "Usage: guidedbp [options] IMAGE|DIR...\n"
+            "Saliency maps of PNG/JPEG images for a class of torchvision's AlexNet:\n"
+            "guided backpropagation, and the other gradient methods below.\n"
+            "\n"
+            "  -w, --weights FILE     safetensors weights, or random:SEED for torchvision's\n"
+            "                         default initialisation (default: $GUIDEDBP_WEIGHTS,\n"
+            "                         else " CLI_DEFAULT_WEIGHTS ")\n"
+            "  -c, --class N|NAME     target class, index or ImageNet name (default: the\n"
+            "                         predicted class)\n"
+            "  -o, --output PATH      one image: the PNG to write (default: IMAGE's name\n"
+            "                         without its extension + _guided.png, here); several\n"
+            "                         images or a DIR: the output directory (required)\n"
+            "      --npy              also write each raw float32 map, (224,224,3), or cam,\n"
+            "                         (224,224), as .npy beside its PNG\n"
+            "      --guide SCOPE      ReLUs that use the guided (deconv) rule in -m guided,\n"
+            "                         deconv and guided-gradcam: features (those of\n"
+            "                         model.features, the reference recipe) or all\n"
+            "                         (default: features)\n"
+            "  -m, --method NAME      ");
+    char line[320];
+    snprintf(line, sizeof line, "%s (default: %s)", methods, method_names[METHOD_GUIDED]);
+    text_wrap(f, line, 25, 25, 80);
+    fprintf(f,
+            "      --layer NAME       gradcam's layer (default: the last ReLU of\n"
+            "                         model.features, features.11 in AlexNet); with\n"
+            "                         --channel, the layer whose channel is the target\n"
+            "      --channel K        target: the sum of channel K of --layer's output\n"
+            "                         instead of a class score\n"
+            "      --smooth N         SmoothGrad: average over N noisy copies (default: off)\n"
+            "      --noise F          SmoothGrad noise std, times the input's range\n"
+            "                         (default: %g)\n"
+            "      --steps N          integrated gradients: Gauss-Legendre steps (default: %d)\n"
+            "      --baseline B       integrated gradients' start: black (the black image,\n"
+            "                         default) or zero (zero after Normalize: the mean\n"
+            "                         colour, Captum's default)\n"
+            "      --style NAME       color, gray, pos, neg; heatmap or gray for gradcam\n"
+            "                         (default: color; heatmap for gradcam)\n"
+            "      --full-size        the picture in the original image's frame, not the\n"
+            "                         224x224 crop\n"
+            "  -k, --topk K           top classes to report (default: %d)\n"
+            "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
+            "                         for any N\n"
+            "  -q, --quiet            no results, progress or warnings; only errors\n"
+            "\n",
+            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK);
+    fprintf(f,
+            "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
+            "      --check class      similarity of the map to the map of another class\n"
+            "      --vs CLASS         that class (default: the lowest-scoring one)\n"
+            "      --check randomize  similarity of the map to maps with layers re-drawn at\n"
+            "                         random, cascading from classifier.6 down and one at a\n"
+            "                         time\n"
+            "      --seed N           seed of the re-drawn weights, and of --smooth's noise\n"
+            "                         (default: %d)\n"
+            "      --strip FILE.png   the compared maps side by side (one image only)\n"
+            "\n"
+            "Batches:\n"
+            "  -r, --recursive        take images from DIRs' subdirectories too\n"
+            "      --files-from FILE  also read image paths from FILE, one a line (- : stdin)\n"
+            "      --json             one JSON record per image on stdout (JSON Lines)\n"
+            "      --skip-existing    skip images whose outputs exist (resume a run)\n"
+            "      --batch N          images per network pass, 1-%d (default: 1); outputs\n"
+            "                         are identical for any N\n"
+            "      --shard I/N        process only shard I of N (0 <= I < N) of the sorted\n"
+            "                         inputs: input k belongs to shard k mod N\n"
+            "      --max-pixels N     refuse larger images (default: %d)\n"
+            "\n"
+            "  -h, --help             this help\n"
+            "  -V, --version          the version\n"
+            "\n"
+            "Exit status: 0 every image done or skipped, 1 some images failed,\n"
+            "2 usage error, 3 the weights could not be loaded, 4 an output could not be\n"
+            "written (the run stops), 130 interrupted (finished outputs are kept).\n"
+            "\n"
+            "Environment: GUIDEDBP_WEIGHTS (default weights); " GEMM_ISA_ENV " (sse2, avx2 or\n"
+            "avx512: the convolutions' instruction set; default the fastest this CPU has).\n",
+            CLI_DEFAULT_SEED, PIPELINE_MAX_BATCH, IMAGE_MAX_PIXELS);
+}
+
+/* The index of text in names[first, n), or -1. */
+static int parse_name(const char *text, const char *const *names, int first, int n) {
+    for (int i = first; i < n; i++)
+        if (strcmp(text, names[i]) == 0) return i;
+    return -1;
+}
 
 static int parse_long(const char *text, long long lo, long long hi, long long *out) {
     char *end;
@@ -86,13 +180,15 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     };
     const char *env = getenv("GUIDEDBP_WEIGHTS");
     *o = (Options){.weights = env && *env ? env : CLI_DEFAULT_WEIGHTS, .topk = CLI_DEFAULT_TOPK,
-                   .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS, .seed = 1,
+                   .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS,
+                   .seed = CLI_DEFAULT_SEED,
                    .channel = -1, .noise = CLI_DEFAULT_NOISE, .steps = CLI_DEFAULT_STEPS,
                    .guide = GUIDE_FEATURES};
     opterr = 0; // messages are ours
     optind = 0; // a full reset of getopt's state, so cli_parse can run again
     char name[64];
-    int c, style_given = 0, baseline_given = 0;
+    char names[256];
+    int c, found, style_given = 0, baseline_given = 0;
     long long v;
     while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr", longs, NULL)) != -1) {
         switch (c) {
@@ -106,19 +202,27 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         case OPT_SKIP: o->skip_existing = 1; break;
         case OPT_FILES_FROM: o->files_from = optarg; break;
         case OPT_GUIDE:
-            if (strcmp(optarg, "features") == 0) o->guide = GUIDE_FEATURES;
-            else if (strcmp(optarg, "all") == 0) o->guide = GUIDE_ALL;
-            else return error_set(e, "--guide %s: expected 'features' or 'all'", optarg);
+            if ((found = parse_name(optarg, guide_names, GUIDE_FEATURES, GUIDES)) < 0) {
+                text_join(names, sizeof names, guide_names + GUIDE_FEATURES,
+                          GUIDES - GUIDE_FEATURES, "'", " or ");
+                return error_set(e, "--guide %s: expected %s", optarg, names);
+            }
+            o->guide = (GuideScope)found;
             break;
         case 'm':
-            if (method_parse(optarg, &o->method) != 0)
+            if ((found = parse_name(optarg, method_names, 0, METHODS)) < 0) {
+                text_join(names, sizeof names, method_names, METHODS, "", ", ");
                 return error_set(e, "--method %s: unknown method (available: %s)", optarg,
-                                 method_names());
+                                 names);
+            }
+            o->method = (Method)found;
             break;
         case OPT_STYLE:
-            if (style_parse(optarg, &o->style) != 0)
-                return error_set(e, "--style %s: expected color, gray, pos, neg or heatmap",
-                                 optarg);
+            if ((found = parse_name(optarg, style_names, 0, STYLES)) < 0) {
+                text_join(names, sizeof names, style_names, STYLES, "", " or ");
+                return error_set(e, "--style %s: expected %s", optarg, names);
+            }
+            o->style = (Style)found;
             style_given = 1;
             break;
         case OPT_FULL_SIZE: o->full_size = 1; break;
@@ -132,16 +236,14 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                 return error_set(e, "--smooth %s: expected a whole number from 1 to %d", optarg,
                                  CLI_MAX_PASSES);
             break;
-        case OPT_BASELINE: {
-            int found = -1;
-            for (int i = 0; i < BASELINES; i++)
-                if (strcmp(optarg, baseline_names[i]) == 0) found = i;
-            if (found < 0)
-                return error_set(e, "--baseline %s: expected 'black' or 'zero'", optarg);
+        case OPT_BASELINE:
+            if ((found = parse_name(optarg, baseline_names, 0, BASELINES)) < 0) {
+                text_join(names, sizeof names, baseline_names, BASELINES, "'", " or ");
+                return error_set(e, "--baseline %s: expected %s", optarg, names);
+            }
             o->baseline = (Baseline)found;
             baseline_given = 1;
             break;
-        }
         case OPT_STEPS:
             if (parse_int(optarg, 1, CLI_MAX_PASSES, &o->steps) != 0)
                 return error_set(e, "--steps %s: expected a whole number from 1 to %d", optarg,
@@ -158,9 +260,12 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             break;
         }
         case OPT_CHECK:
-            if (strcmp(optarg, "class") == 0) o->check = CHECK_CLASS;
-            else if (strcmp(optarg, "randomize") == 0) o->check = CHECK_RANDOMIZE;
-            else return error_set(e, "--check %s: expected 'class' or 'randomize'", optarg);
+            if ((found = parse_name(optarg, check_names, CHECK_CLASS, CHECKS)) < 0) {
+                text_join(names, sizeof names, check_names + CHECK_CLASS, CHECKS - CHECK_CLASS,
+                          "'", " or ");
+                return error_set(e, "--check %s: expected %s", optarg, names);
+            }
+            o->check = (CheckKind)found;
             break;
         case OPT_VS: o->vs_arg = optarg; break;
         case OPT_STRIP: o->strip = optarg; break;
@@ -179,9 +284,9 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                                  PARALLEL_MAX_THREADS);
             break;
         case OPT_BATCH:
-            if (parse_int(optarg, 1, CLI_MAX_BATCH, &o->batch) != 0)
+            if (parse_int(optarg, 1, PIPELINE_MAX_BATCH, &o->batch) != 0)
                 return error_set(e, "--batch %s: expected a whole number from 1 to %d", optarg,
-                                 CLI_MAX_BATCH);
+                                 PIPELINE_MAX_BATCH);
             break;
         case OPT_SHARD:
             if (parse_shard(optarg, &o->shard, &o->shards) != 0)
@@ -207,11 +312,11 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (o->n_inputs == 0 && !o->files_from) return error_set(e, "no IMAGE given");
     if (o->vs_arg && o->check != CHECK_CLASS) return error_set(e, "--vs needs --check class");
     if (o->strip && o->check == CHECK_NONE) return error_set(e, "--strip needs --check");
-    int cam = method_is_cam(o->method), has_cam = cam || o->method == METHOD_GUIDED_GRADCAM;
+    int cam = method_is_cam(o->method), has_cam = method_has_cam(o->method);
     if (!style_given) o->style = cam ? STYLE_HEATMAP : STYLE_COLOR;
     if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)
         return error_set(e, "--style %s: a cam is shown as heatmap or gray",
-                         style_name(o->style));
+                         style_names[o->style]);
     if (!cam && o->style == STYLE_HEATMAP)
         return error_set(e, "--style heatmap: only for -m gradcam (maps use color, gray, pos "
                             "or neg)");
@@ -219,13 +324,49 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         return error_set(e, "--channel needs --layer (the layer whose channel is the target)");
     if (o->channel >= 0 && has_cam)
         return error_set(e, "--channel: -m %s explains a class; give --class instead",
-                         method_name(o->method));
+                         method_names[o->method]);
     if (o->layer && o->channel < 0 && !has_cam)
         return error_set(e, "--layer without --channel: only -m gradcam and guided-gradcam use a "
                             "layer by itself");
     if (baseline_given && o->method != METHOD_INTEGRATED)
         return error_set(e, "--baseline: only for -m integrated");
     if (o->smooth && (has_cam || o->method == METHOD_INTEGRATED))
-        return error_set(e, "--smooth: not with -m %s", method_name(o->method));
+        return error_set(e, "--smooth: not with -m %s", method_names[o->method]);
     return CLI_RUN;
+}
+
+int cli_method_spec(const Options *o, const Graph *g, MethodSpec *spec, Error *e) {
+    *spec = (MethodSpec){.method = o->method, .guide = o->guide, .layer = -1,
+                         .channel = o->channel, .smooth = o->smooth, .noise = o->noise,
+                         .seed = o->seed, .steps = o->steps, .baseline = o->baseline};
+    int has_cam = method_has_cam(o->method);
+    if (has_cam && !o->layer) {
+        // The last ReLU of the convolutional part (features.11 for AlexNet).
+        for (int i = 0; i < g->n_layers; i++)
+            if (g->layers[i].kind == LAYER_RELU && g->layers[i].conv_part) spec->cam_layer = i;
+        return 0;
+    }
+    const char *name = o->layer;
+    if (!name) return 0;
+    int l = graph_find(g, name);
+    if (l < 0 || (has_cam && !g->layers[l].conv_part)) {
+        char names[512] = "";
+        for (int i = 0; i < g->n_layers; i++) {
+            const char *n = g->layers[i].name;
+            if (has_cam && !g->layers[i].conv_part) continue;
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", n);
+        }
+        return error_set(e, "--layer %s: no such layer%s (layers: %s)", name,
+                         has_cam ? " with a spatial output" : "", names);
+    }
+    if (has_cam) {
+        spec->cam_layer = l;
+    } else {
+        if (o->channel >= g->layers[l].out_c)
+            return error_set(e, "--channel %d: layer %s has channels 0 to %d", o->channel, name,
+                             g->layers[l].out_c - 1);
+        spec->layer = l;
+    }
+    return 0;
 }

@@ -1,28 +1,29 @@
-/* cli.h: guidedbp's command line, parsed into Options.
+/* cli.h: guidedbp's command line: its options, their defaults and help.
  *
  * cli_parse reads argv with getopt_long and checks every value; it prints
- * nothing (src/main.c does) and allocates nothing: the strings in Options
- * point into argv. It returns CLI_RUN, CLI_HELP or CLI_VERSION, or
- * CLI_ERROR with e saying which option and why.
+ * nothing and allocates nothing: the strings in Options point into argv. It
+ * returns CLI_RUN, CLI_HELP or CLI_VERSION, or CLI_ERROR with e saying
+ * which option and why. cli_usage prints the help, its defaults and names
+ * taken from the constants and name tables below and beside their enums.
  */
 #ifndef GUIDEDBP_CLI_H
 #define GUIDEDBP_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
-#include "util/error.h"
+#include "explain/check.h"
 #include "explain/methods.h"
+#include "explain/render.h"
+#include "nn/graph.h"
 #include "nn/net.h"
-#include "explain/saliency.h"
+#include "util/error.h"
 
 #define CLI_DEFAULT_WEIGHTS "weights/alexnet.safetensors"
 
 enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
-enum { CLI_DEFAULT_TOPK = 5, CLI_MAX_BATCH = 256, CLI_DEFAULT_STEPS = 50, CLI_MAX_PASSES = 10000 };
+enum { CLI_DEFAULT_TOPK = 5, CLI_DEFAULT_STEPS = 50, CLI_MAX_PASSES = 10000, CLI_DEFAULT_SEED = 1 };
 #define CLI_DEFAULT_NOISE 0.15
-
-/* --check: how much the map depends on the class, or on the weights. */
-typedef enum { CHECK_NONE, CHECK_CLASS, CHECK_RANDOMIZE } Check;
 
 typedef struct {
     char **inputs;          // the IMAGE/DIR arguments (argv's own)
@@ -47,12 +48,16 @@ typedef struct {
     Baseline baseline;      // --baseline for integrated
     Style style;
     int full_size;
-    Check check;
+    CheckKind check;
     const char *vs_arg;     // --vs CLASS for --check class; NULL: the lowest-scoring
     const char *strip;      // --strip FILE.png: the maps of a check side by side
     uint64_t seed;          // --seed: SmoothGrad's noise, --check randomize's weights
 } Options;
 
 int cli_parse(int argc, char **argv, Options *o, Error *e);
+void cli_usage(FILE *f);
+/* The method the options ask for, its layers resolved by name in g (a
+ * usage error when there is no such layer or channel). */
+int cli_method_spec(const Options *o, const Graph *g, MethodSpec *spec, Error *e);
 
 #endif

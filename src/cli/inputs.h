@@ -23,13 +23,8 @@
 #define GUIDEDBP_INPUTS_H
 
 #include "cli/cli.h"
+#include "pipeline.h"
 #include "util/error.h"
-
-typedef struct {
-    char *path;   // as given, or DIR/relative path
-    char *png;    // where its map goes
-    char *npy;    // where its raw map goes, or NULL without --npy
-} Input;
 
 typedef struct {
     Input *items; // (n), sorted by path, this shard only

@@ -4,90 +4,67 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/preprocess.h"
-#include "explain/saliency.h"
+const char *const check_names[CHECKS] = {"none", "class", "randomize"};
 
-enum { S = PREPROCESS_SIZE, MAP = S * S * 3 };
-
-/* The method's map of `target` for input under net's current weights, into
- * out (HWC); a cam is compared as a map whose three channels are the cam. */
-static int map_of(Net *net, const float *input, int target, const MethodSpec *spec, float *out,
-                  Error *e) {
-    memcpy(net_input(net, 0), input, sizeof(float) * MAP);
-    net_forward(net, 1);
-    if (!method_is_cam(spec->method)) return methods_run(net, spec, 1, &target, out, NULL, e);
-    float *cam = malloc(sizeof(float) * S * S);
-    if (!cam) return error_set(e, "check: out of memory");
-    int rc = methods_run(net, spec, 1, &target, NULL, cam, e);
-    for (int p = 0; rc == 0 && p < S * S; p++) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = cam[p];
-    free(cam);
-    return rc;
+/* The method's map of `target` for input under x's current weights, into
+ * out (HWC, explain_map3). */
+static int map_of(Explainer *x, const float *input, int target, float *out, Error *e) {
+    memcpy(explain_input(x, 0), input, sizeof(float) * 3 * x->size * x->size);
+    if (explain_run(x, 1, target, e) != 0) return -1;
+    explain_map3(x, 0, out);
+    return 0;
 }
 
-int check_class(const Weights *w, const float *input, const float *map, int vs,
-                const MethodSpec *spec, int threads, CheckResult *r, float *maps, Error *e) {
-    Net net;
-    float *other = malloc(sizeof(float) * MAP);
+int check_class(Explainer *x, const float *input, const float *map, int vs, CheckResult *r,
+                float *maps, Error *e) {
+    size_t size = (size_t)3 * x->size * x->size;
+    float *other = malloc(sizeof(float) * size);
     if (!other) return error_set(e, "check: out of memory");
-    if (net_init(&net, w, S, S, 1, threads, e) != 0) {
-        free(other);
-        return -1;
-    }
-    int rc = map_of(&net, input, vs, spec, other, e);
-    net_free(&net);
+    int rc = map_of(x, input, vs, other, e);
     r->vs = vs;
-    if (maps) memcpy(maps, other, sizeof(float) * MAP);
-    if (rc == 0) rc = similarity_maps(map, other, S, S, &r->class_sim, e);
+    if (maps) memcpy(maps, other, sizeof(float) * size);
+    if (rc == 0) rc = similarity_maps(map, other, x->size, x->size, &r->class_sim, e);
     free(other);
     return rc;
 }
 
-int check_randomize(const Weights *w, const float *input, const float *map, int target,
-                    const MethodSpec *spec, uint64_t seed, int threads, CheckResult *r,
-                    float *maps, Error *e) {
-    Net net;
+/* One step: layer l re-drawn in view, the map compared with the original. */
+static int step(Explainer *x, Weights *view, int l, uint64_t seed, const float *input,
+                const float *map, int target, float *other, CheckStep *s, Error *e) {
+    snprintf(s->layer, sizeof s->layer, "%s", weights_layer_name(view, l));
+    if (weights_randomize_layer(view, l, seed, e) != 0) return -1;
+    net_bind(&x->net, view);
+    if (map_of(x, input, target, other, e) != 0) return -1;
+    return similarity_maps(map, other, x->size, x->size, &s->sim, e);
+}
+
+int check_randomize(Explainer *x, const Weights *w, const float *input, const float *map,
+                    int target, uint64_t seed, CheckResult *r, float *maps, Error *e) {
+    size_t size = (size_t)3 * x->size * x->size;
     Weights view;
-    float *other = malloc(sizeof(float) * MAP);
+    float *other = malloc(sizeof(float) * size);
     if (!other) return error_set(e, "check: out of memory");
-    if (net_init(&net, w, S, S, 1, threads, e) != 0) {
+    int layers = weights_layers(w), rc = 0;
+    if (layers > CHECK_MAX_STEPS) {
         free(other);
-        return -1;
+        return error_set(e, "check randomize: %d layers with weights, at most %d", layers,
+                         CHECK_MAX_STEPS);
     }
-    weights_view(w, &view);
-    int rc = 0;
-    // Cascading: the re-drawn layers accumulate, from the top down.
-    int layers = weights_layers(w);
     r->steps = layers;
-    for (int step = 0; rc == 0 && step < layers; step++) {
-        int l = layers - 1 - step;
-        CheckStep *s = &r->cascading[step];
-        weights_layer_name(w, l, s->layer, sizeof s->layer);
-        rc = weights_randomize_layer(&view, l, seed, e);
-        if (rc == 0) {
-            net_bind(&net, &view);
-            rc = map_of(&net, input, target, spec, other, e);
-        }
-        if (rc == 0) {
-            if (maps) memcpy(maps + (size_t)step * MAP, other, sizeof(float) * MAP);
-            rc = similarity_maps(map, other, S, S, &s->sim, e);
-        }
+    // Cascading: the re-drawn layers accumulate, from the top down.
+    weights_view(w, &view);
+    for (int s = 0; rc == 0 && s < layers; s++) {
+        rc = step(x, &view, layers - 1 - s, seed, input, map, target, other, &r->cascading[s], e);
+        if (rc == 0 && maps) memcpy(maps + (size_t)s * size, other, sizeof(float) * size);
     }
     // Independent: one re-drawn layer at a time, the others as trained.
-    for (int step = 0; rc == 0 && step < layers; step++) {
-        int l = layers - 1 - step;
-        CheckStep *s = &r->independent[step];
-        weights_layer_name(w, l, s->layer, sizeof s->layer);
+    for (int s = 0; rc == 0 && s < layers; s++) {
         weights_free(&view);
         weights_view(w, &view);
-        rc = weights_randomize_layer(&view, l, seed, e);
-        if (rc == 0) {
-            net_bind(&net, &view);
-            rc = map_of(&net, input, target, spec, other, e);
-        }
-        if (rc == 0) rc = similarity_maps(map, other, S, S, &s->sim, e);
+        rc = step(x, &view, layers - 1 - s, seed, input, map, target, other, &r->independent[s], e);
     }
+    net_bind(&x->net, w);
     weights_free(&view);
-    net_free(&net);
     free(other);
     return rc;
 }

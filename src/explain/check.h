@@ -9,11 +9,13 @@
  *                    re-drawn layers accumulating; and independent, one
  *                    layer at a time. The target class stays the same.
  *
- * `input` is the preprocessed (3, 224, 224) image and `map` its (224, 224, 3)
- * map under the unchanged weights. With `maps` non-NULL the compared maps
- * are also returned there, (steps, 224, 224, 3), for a picture strip:
- * for class, [vs]; for randomize, the cascading steps in order. Each check
- * uses its own network workspace; w is not modified.
+ * `input` is the preprocessed (3, size, size) image and `map` its (size,
+ * size, 3) map under the unchanged weights. With `maps` non-NULL the
+ * compared maps are also returned there, (steps, size, size, 3), for a
+ * picture strip: for class, [vs]; for randomize, the cascading steps in
+ * order. `x` is the checks' workspace: an Explainer of the same method, any
+ * batch, bound to w; its inputs and results are overwritten, and it is
+ * bound to w again on return. w is not modified.
  */
 #ifndef GUIDEDBP_CHECK_H
 #define GUIDEDBP_CHECK_H
@@ -22,12 +24,20 @@
 
 #include "util/error.h"
 #include "explain/methods.h"
-#include "nn/net.h"
+#include "explain/explain.h"
 #include "explain/similarity.h"
 #include "nn/weights.h"
 
+/* --check: how much the map depends on the class, or on the weights. */
+typedef enum { CHECK_NONE, CHECK_CLASS, CHECK_RANDOMIZE, CHECKS } CheckKind;
+/* Their names, in CheckKind's order ("none" is not an option value). */
+extern const char *const check_names[CHECKS];
+
+/* Layers with weights a check can re-draw: a ResNet-152 has 156. */
+enum { CHECK_MAX_STEPS = 160 };
+
 typedef struct {
-    char layer[24];
+    char layer[GRAPH_NAME_LEN];
     Similarity sim;
 } CheckStep;
 
@@ -35,14 +45,13 @@ typedef struct {
     int vs;                                 // check_class: the other class
     Similarity class_sim;                   // check_class
     int steps;                              // check_randomize: the model's layers
-    CheckStep cascading[ARCH_MAX_LAYERS];   // check_randomize, top layer first
-    CheckStep independent[ARCH_MAX_LAYERS];
+    CheckStep cascading[CHECK_MAX_STEPS];   // check_randomize, top layer first
+    CheckStep independent[CHECK_MAX_STEPS];
 } CheckResult;
 
-int check_class(const Weights *w, const float *input, const float *map, int vs,
-                const MethodSpec *spec, int threads, CheckResult *r, float *maps, Error *e);
-int check_randomize(const Weights *w, const float *input, const float *map, int target,
-                    const MethodSpec *spec, uint64_t seed, int threads, CheckResult *r,
-                    float *maps, Error *e);
+int check_class(Explainer *x, const float *input, const float *map, int vs, CheckResult *r,
+                float *maps, Error *e);
+int check_randomize(Explainer *x, const Weights *w, const float *input, const float *map,
+                    int target, uint64_t seed, CheckResult *r, float *maps, Error *e);
 
 #endif

@@ -13,7 +13,7 @@
  *                   normalized space (the mean colour; Captum's default)
  *   gradcam         Selvaraju et al.: at layer `cam_layer`, weights = the
  *                   spatial mean of d score / d A per channel, cam =
- *                   ReLU(sum weight * A), bilinear upsampling to 224x224 as
+ *                   ReLU(sum weight * A), bilinear upsampling to the input's size as
  *                   F.interpolate(align_corners=False), min-max to [0, 1]
  *   guided-gradcam  the guided map (guided ReLUs in `guide` scope) times the cam
  *
@@ -26,10 +26,14 @@
  * u1 = rng_uniform(seed, 2 (k n + j)) + 2^-24 (in (0, 1]) and
  * u2 = rng_uniform(seed, 2 (k n + j) + 1).
  *
- * methods_run works on the first n images whose clean inputs are in the net
- * and have been through net_forward; the passes it needs run in batches of
- * the net's size, each image's bits independent of the batching. It leaves
- * the net's activations and logits changed (copy the logits first).
+ * methods_run works on the first n images of `inputs`, which the net has
+ * just run forward (net_forward). The passes it needs run in batches of the
+ * net's size, each image's bits independent of the batching. What survives:
+ * the net's logits and activations are still those of `inputs` afterwards
+ * for a one-pass method (guided, gradient, deconv, grad-x-input, the cam
+ * methods), and those of the last perturbed batch for SmoothGrad and
+ * integrated gradients, whose passes overwrite the net's input; `inputs` is
+ * never written.
  */
 #ifndef GUIDEDBP_METHODS_H
 #define GUIDEDBP_METHODS_H
@@ -47,7 +51,10 @@ typedef enum {
     METHOD_INTEGRATED,
     METHOD_GRADCAM,
     METHOD_GUIDED_GRADCAM,
+    METHODS
 } Method;
+/* --method's names, "guided" ... "guided-gradcam", in Method's order. */
+extern const char *const method_names[METHODS];
 
 typedef enum { BASELINE_BLACK, BASELINE_ZERO, BASELINES } Baseline;
 extern const char *const baseline_names[BASELINES];
@@ -67,24 +74,19 @@ typedef struct {
 
 /* "guided" ... "guided-gradcam" -> 0 and *m, or -1 for an unknown name. */
 int method_parse(const char *name, Method *m);
-const char *method_name(Method m);
-/* A names list for messages and --help: "guided, gradient, ...". */
-const char *method_names(void);
-/* 1 for the methods whose result is a cam (224, 224) rather than a map. */
+/* 1 for the methods that compute a cam (gradcam, guided-gradcam). */
+int method_has_cam(Method m);
+/* 1 for the methods whose result is a cam (h, w) rather than a map. */
 int method_is_cam(Method m);
 
-/* maps: (n, 224, 224, 3) HWC, the gradient-like map of each image (unused
- * for gradcam, which may pass NULL); cams: (n, 224, 224) for gradcam and
- * guided-gradcam (NULL otherwise). */
-int methods_run(Net *net, const MethodSpec *m, int n, const int *targets, float *maps,
-                float *cams, Error *e);
+/* inputs: (n, 3, h, w), the net's input size; maps: (n, h, w, 3) HWC, the
+ * gradient-like map of each image (unused for gradcam, which may pass
+ * NULL); cams: (n, h, w) for gradcam and guided-gradcam (NULL otherwise). */
+int methods_run(Net *net, const MethodSpec *m, int n, const float *inputs, const int *targets,
+                float *maps, float *cams, Error *e);
 
 /* numpy.polynomial.legendre.leggauss(n) mapped to [0, 1], as Captum uses
  * it: nodes alpha (n) and weights (n), in increasing order of alpha. */
 int gauss_legendre(int n, double *alpha, double *weight);
-
-/* F.interpolate(mode='bilinear', align_corners=False) of a (h, w) plane to
- * (oh, ow), in float like PyTorch's CPU kernel. */
-void upsample_bilinear(float *out, int oh, int ow, const float *in, int h, int w);
 
 #endif

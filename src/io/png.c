@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stb_image_write.h>
+
 void png_crc_table(uint32_t table[256]) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
@@ -100,4 +102,21 @@ void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels) 
     start = out->len;
     begin_chunk(out, "IEND");
     end_chunk(out, start, table);
+}
+
+static void to_buf(void *ctx, void *data, int size) { buf_append(ctx, data, (size_t)size); }
+
+int png_write(const char *path, const uint8_t *px, int h, int w, int channels,
+                          int compress, Error *e) {
+    Buf png = {0};
+    int ok = 1;
+    if (compress) ok = stbi_write_png_to_func(to_buf, &png, w, h, channels, px, w * channels);
+    else png_encode_stored(&png, px, h, w, channels);
+    if (!ok || png.failed) {
+        buf_free(&png);
+        return error_set(e, "%s: PNG encoding failed (out of memory)", path);
+    }
+    int rc = file_write_atomic(path, png.data, png.len, e);
+    buf_free(&png);
+    return rc;
 }

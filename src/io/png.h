@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "io/fileio.h"
+#include "util/error.h"
 
 /* The CRC-32 PNG chunks carry (ISO 3309, as zlib's crc32): fill a table
  * once, then continue a running crc, starting from 0. (A table per call
@@ -23,5 +24,11 @@ uint32_t png_crc32(const uint32_t table[256], uint32_t crc, const unsigned char 
 /* Appends an uncompressed PNG of (h, w, channels) 8-bit pixels, channels 1
  * (grey) or 3 (RGB), to out; out->failed reports a failed allocation. */
 void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels);
+
+/* Writes (h, w, channels) 8-bit pixels, 1 (grey) or 3 (RGB) channels, as a
+ * PNG at path, atomically (fileio.h): stored, or with `compress` deflated
+ * by stb_image_write, worth it for smooth pictures only. */
+int png_write(const char *path, const uint8_t *px, int h, int w, int channels, int compress,
+              Error *e);
 
 #endif

@@ -5,8 +5,8 @@
 
 #include "io/resize.h"
 
-static const float mean[3] = {0.485f, 0.456f, 0.406f};
-static const float std[3] = {0.229f, 0.224f, 0.225f};
+const float preprocess_mean[3] = {0.485f, 0.456f, 0.406f};
+const float preprocess_std[3] = {0.229f, 0.224f, 0.225f};
 
 int preprocess_imagenet(const Image *img, float *out, CropBox *box, Error *e) {
     return preprocess_imagenet_crop(img, out, box, NULL, e);
@@ -37,7 +37,7 @@ int preprocess_imagenet_crop(const Image *img, float *out, CropBox *box, uint8_t
         for (int y = 0; y < size; y++) {
             const uint8_t *row = src->rgb + ((size_t)(sy + y) * sw + sx) * 3 + c;
             for (int x = 0; x < size; x++)
-                plane[y * size + x] = ((float)row[3 * x] / 255.0f - mean[c]) / std[c];
+                plane[y * size + x] = ((float)row[3 * x] / 255.0f - preprocess_mean[c]) / preprocess_std[c];
         }
     }
     for (int y = 0; crop && y < size; y++)

@@ -15,7 +15,9 @@
 #include "util/error.h"
 #include "io/image.h"
 
+/* The network's input side, and Normalize's ImageNet mean and std. */
 enum { PREPROCESS_SIZE = 224 };
+extern const float preprocess_mean[3], preprocess_std[3];
 
 typedef struct {
     int resized_w, resized_h; // size after Resize

@@ -218,3 +218,21 @@ done:
     free(rgb);
     return status;
 }
+
+void upsample_bilinear(float *out, int oh, int ow, const float *in, int h, int w) {
+    const float sh = (float)h / (float)oh, sw = (float)w / (float)ow;
+    for (int y = 0; y < oh; y++) {
+        float fy = sh * ((float)y + 0.5f) - 0.5f;
+        if (fy < 0) fy = 0;
+        int y0 = (int)fy, y1 = y0 + (y0 < h - 1);
+        float ly1 = fy - (float)y0, ly0 = 1.0f - ly1;
+        for (int x = 0; x < ow; x++) {
+            float fx = sw * ((float)x + 0.5f) - 0.5f;
+            if (fx < 0) fx = 0;
+            int x0 = (int)fx, x1 = x0 + (x0 < w - 1);
+            float lx1 = fx - (float)x0, lx0 = 1.0f - lx1;
+            out[y * ow + x] = ly0 * (lx0 * in[y0 * w + x0] + lx1 * in[y0 * w + x1]) +
+                              ly1 * (lx0 * in[y1 * w + x0] + lx1 * in[y1 * w + x1]);
+        }
+    }
+}

@@ -32,4 +32,9 @@ int image_resize(const Image *in, int width, int height, Image *out, Error *e);
 int image_resize_window(const Image *in, int width, int height, int x0, int y0, int cw, int ch,
                         Image *out, Error *e);
 
+/* F.interpolate(mode='bilinear', align_corners=False) of a (h, w) float
+ * plane to (oh, ow), in float like PyTorch's CPU kernel: how a cam is
+ * brought to the input's size. */
+void upsample_bilinear(float *out, int oh, int ow, const float *in, int h, int w);
+
 #endif

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/text.h"
+
 /* Tensor data is used in place as float, and the file is little-endian. */
 #if !defined(__BYTE_ORDER__) || !defined(__ORDER_LITTLE_ENDIAN__) || \
     __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -44,26 +46,14 @@ typedef struct {
     Span *spans;      // (n_tensors)
 } Loader;
 
-/* A string from the file made safe for a one-line message: control bytes
- * escaped, long ones cut. */
+/* A string from the file made safe for a one-line message (text.h). */
 typedef struct {
     char s[160];
 } Quoted;
 
 static Quoted quote(const char *str) {
     Quoted q;
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-        if (o + 8 > sizeof q.s) {
-            memcpy(q.s + o, "...", 4);
-            return q;
-        }
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            o += (size_t)snprintf(q.s + o, sizeof q.s - o, "\\x%02x", *p);
-        else
-            q.s[o++] = (char)*p;
-    }
-    q.s[o] = '\0';
+    text_quote(q.s, sizeof q.s, str);
     return q;
 }
 

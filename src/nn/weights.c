@@ -9,18 +9,15 @@
 
 #include "util/parallel.h"
 #include "util/rng.h"
+#include "util/text.h"
 
-/* torchvision's AlexNet widths, used by random:SEED. */
-static const int full_conv_c[5] = {64, 192, 384, 256, 256};
-static const int full_fc_out[ARCH_FCS] = {4096, 4096, 1000};
 /* No real layer is this wide; the bound keeps every size product in range. */
 enum { MAX_WIDTH = 1 << 20 };
 
-int weights_layers(const Weights *w) { return w->arch.n_convs + ARCH_FCS; }
+int weights_layers(const Weights *w) { return graph_params(&w->graph); }
 
-void weights_layer_name(const Weights *w, int l, char *name, int len) {
-    if (l < w->arch.n_convs) snprintf(name, (size_t)len, "features.%d", w->arch.conv_module[l]);
-    else snprintf(name, (size_t)len, "classifier.%d", w->arch.fc_module[l - w->arch.n_convs]);
+const char *weights_layer_name(const Weights *w, int l) {
+    return w->graph.layers[graph_param_layer(&w->graph, l)].name;
 }
 
 static void format_shape(char *buf, size_t len, const StTensor *t) {
@@ -67,38 +64,30 @@ static const float *expect(const SafeTensors *st, const char *path, const char *
 static int bind_file(Weights *w, const char *path, Error *e) {
     const SafeTensors *st = &w->file;
     const char *arch = safetensors_metadata(st, "arch");
-    if (arch_lookup(arch ? arch : "alexnet", &w->arch) != 0) {
-        // Shown printable and short, so the message stays one line.
-        char shown[40];
-        size_t i = 0;
-        for (; arch[i] && i < sizeof shown - 1; i++)
-            shown[i] = arch[i] >= 0x20 && arch[i] < 0x7f ? arch[i] : '?';
-        shown[i] = '\0';
+    Graph *g = &w->graph;
+    if (graph_build(g, arch ? arch : "alexnet") != 0) {
+        char shown[160], known[256];
+        text_quote(shown, sizeof shown, arch);
+        graph_arch_list(known, sizeof known);
         return error_set(e, "%s: unknown architecture '%s' in the metadata (known: %s)", path,
-                         shown, arch_names());
+                         shown, known);
     }
-    const Arch *a = &w->arch;
-    int64_t in_c = 3;
-    char prefix[32];
-    for (int i = 0; i < a->n_convs; i++) {
-        int k = a->conv_k[i];
-        snprintf(prefix, sizeof prefix, "features.%d", a->conv_module[i]);
-        int64_t ws[4] = {-1, in_c, k, k};
-        if (!(w->conv_w[i] = expect(st, path, prefix, "weight", 4, ws, e))) return -1;
-        int64_t bs[1] = {ws[0]};
-        if (!(w->conv_b[i] = expect(st, path, prefix, "bias", 1, bs, e))) return -1;
-        w->conv_c[i] = (int)ws[0];
-        in_c = ws[0];
-    }
-    int64_t in = in_c * a->pooled * a->pooled;
-    for (int i = 0; i < ARCH_FCS; i++) {
-        snprintf(prefix, sizeof prefix, "classifier.%d", a->fc_module[i]);
-        int64_t ws[2] = {-1, in};
-        if (!(w->fc_w[i] = expect(st, path, prefix, "weight", 2, ws, e))) return -1;
-        int64_t bs[1] = {ws[0]};
-        if (!(w->fc_b[i] = expect(st, path, prefix, "bias", 1, bs, e))) return -1;
-        w->fc_out[i] = (int)ws[0];
-        in = ws[0];
+    // Each layer's input channels follow from the widths bound before it.
+    g->in_c = 3;
+    for (int i = 0; i < g->n_layers; i++) {
+        Layer *l = &g->layers[i];
+        if (graph_has_params(l->kind)) {
+            int c, h, wd;
+            graph_value_shape(g, l->in, &c, &h, &wd);
+            int64_t conv_ws[4] = {-1, c, l->k, l->k}, linear_ws[2] = {-1, (int64_t)c * h * wd};
+            int conv = l->kind == LAYER_CONV;
+            int64_t *ws = conv ? conv_ws : linear_ws;
+            if (!(w->w[i] = expect(st, path, l->name, "weight", conv ? 4 : 2, ws, e))) return -1;
+            int64_t bs[1] = {ws[0]};
+            if (!(w->b[i] = expect(st, path, l->name, "bias", 1, bs, e))) return -1;
+            l->width = (int)ws[0];
+        }
+        if (graph_shape_layer(g, i, e) != 0) return -1;
     }
     // Everything bound above is 2 tensors per layer; anything else is a
     // different model, and guessing which would be wrong.
@@ -107,14 +96,14 @@ static int bind_file(Weights *w, const char *path, Error *e) {
             const char *name = st->tensors[i].name;
             int known = 0;
             for (int l = 0; l < weights_layers(w) && !known; l++) {
-                weights_layer_name(w, l, prefix, sizeof prefix);
+                const char *prefix = weights_layer_name(w, l);
                 size_t n = strlen(prefix);
                 known = strncmp(name, prefix, n) == 0 &&
                         (strcmp(name + n, ".weight") == 0 || strcmp(name + n, ".bias") == 0);
             }
             if (!known)
                 return error_set(e, "%s: unexpected tensor '%s' (not part of torchvision's %s)",
-                                 path, name, a->name);
+                                 path, name, g->arch);
         }
     }
     return 0;
@@ -127,23 +116,15 @@ static void fill_uniform(float *dst, size_t n, uint64_t seed, uint64_t first, do
     }
 }
 
-/* Layer `layer` (the convolutions, then the linear layers) of w's widths:
- * its weight and bias counts and its fan-in. */
+/* Layer `layer` (counted as weights_layers does) of w's widths: its weight
+ * and bias counts and its fan-in. */
 static void layer_shape(const Weights *w, int layer, size_t *weights, size_t *biases,
                         size_t *fan_in) {
-    const Arch *a = &w->arch;
-    size_t in = 3;
-    for (int i = 0; i < a->n_convs; i++) {
-        size_t k = (size_t)a->conv_k[i], out = (size_t)w->conv_c[i];
-        if (i == layer) *fan_in = in * k * k, *biases = out, *weights = out * *fan_in;
-        in = out;
-    }
-    in *= (size_t)(a->pooled * a->pooled);
-    for (int i = 0; i < ARCH_FCS; i++) {
-        size_t out = (size_t)w->fc_out[i];
-        if (a->n_convs + i == layer) *fan_in = in, *biases = out, *weights = out * in;
-        in = out;
-    }
+    const Layer *l = &w->graph.layers[graph_param_layer(&w->graph, layer)];
+    size_t k = l->kind == LAYER_CONV ? (size_t)l->k : 1;
+    *fan_in = (size_t)l->in_c * k * k;
+    *biases = (size_t)l->width;
+    *weights = *biases * *fan_in;
 }
 
 /* Draws layer `layer` into wdst and bdst: the values at its place in the
@@ -163,28 +144,27 @@ static void draw_layer(const Weights *w, int layer, uint64_t seed, float *wdst, 
 }
 
 static void point_layer(Weights *w, int layer, float *wt, float *bias) {
-    int convs = w->arch.n_convs;
-    if (layer < convs) w->conv_w[layer] = wt, w->conv_b[layer] = bias;
-    else w->fc_w[layer - convs] = wt, w->fc_b[layer - convs] = bias;
+    int i = graph_param_layer(&w->graph, layer);
+    w->w[i] = wt, w->b[i] = bias;
 }
 
 int weights_random(Weights *w, uint64_t seed, Error *e) {
     memset(w, 0, sizeof *w);
-    arch_lookup("alexnet", &w->arch);
-    memcpy(w->conv_c, full_conv_c, sizeof full_conv_c);
-    memcpy(w->fc_out, full_fc_out, sizeof w->fc_out);
-    size_t total = 0, sizes[ARCH_MAX_LAYERS][2], fan_in;
+    graph_build(&w->graph, "alexnet"); // with torchvision's widths
+    if (graph_shapes(&w->graph, 3, 0, 0, e) != 0) return -1;
+    size_t total = 0, nw, nb, fan_in;
     for (int l = 0; l < weights_layers(w); l++) {
-        layer_shape(w, l, &sizes[l][0], &sizes[l][1], &fan_in);
-        total += sizes[l][0] + sizes[l][1];
+        layer_shape(w, l, &nw, &nb, &fan_in);
+        total += nw + nb;
     }
     if (!(w->owned = malloc(total * sizeof(float))))
         return error_set(e, "random:%" PRIu64 ": out of memory for %zu parameters", seed, total);
     float *p = w->owned;
     for (int l = 0; l < weights_layers(w); l++) {
-        point_layer(w, l, p, p + sizes[l][0]);
-        draw_layer(w, l, seed, p, p + sizes[l][0]);
-        p += sizes[l][0] + sizes[l][1];
+        layer_shape(w, l, &nw, &nb, &fan_in);
+        point_layer(w, l, p, p + nw);
+        draw_layer(w, l, seed, p, p + nw);
+        p += nw + nb;
     }
     return 0;
 }
@@ -274,6 +254,6 @@ void weights_free(Weights *w) {
     if (!w) return;
     safetensors_close(&w->file);
     free(w->owned);
-    for (int l = 0; l < ARCH_MAX_LAYERS; l++) free(w->redrawn[l]);
+    for (int l = 0; l < GRAPH_MAX_LAYERS; l++) free(w->redrawn[l]);
     memset(w, 0, sizeof *w);
 }

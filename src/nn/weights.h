@@ -1,16 +1,16 @@
-/* weights.h: AlexNet's parameters, from a safetensors file or from a seed.
+/* weights.h: a model's parameters, from a safetensors file or from a seed.
  *
  * Tensor names and layouts are torchvision's state_dict (conv OIHW, linear
- * (out, in)). The layer sequence is the architecture's (arch.h: AlexNet or
- * a VGG, named by the file's __metadata__ "arch"); channel and hidden
- * widths are read from the shapes, so a reduced-width model loads through
- * the same code.
+ * (out, in)). The layers are the architecture's graph (graph.h), named by
+ * the file's __metadata__ "arch" (AlexNet when it has none); channel and
+ * hidden widths are read from the shapes, so a reduced-width model loads
+ * through the same code.
  *
  * spec is a path to a .safetensors file, or "random:SEED": torchvision's
- * default initialisation (PyTorch's Conv2d/Linear default, U(-1/sqrt(fan_in),
- * 1/sqrt(fan_in)) for weights and biases) drawn from a counter-based
- * splitmix64 stream, so any SEED gives the same tensors on every machine;
- * test/gen/make_fixtures.py reproduces the stream in NumPy.
+ * AlexNet with its default initialisation (PyTorch's Conv2d/Linear default,
+ * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases) drawn from a
+ * counter-based splitmix64 stream, so any SEED gives the same tensors on
+ * every machine; test/gen/make_fixtures.py reproduces the stream in NumPy.
  *
  * A file must hold exactly its architecture's tensors with consistent shapes, all
  * values finite; anything else is refused with the tensor's name and the
@@ -25,33 +25,30 @@
 
 #include <stdint.h>
 
-#include "nn/arch.h"
-#include "util/error.h"
 #include "io/safetensors.h"
+#include "nn/graph.h"
+#include "util/error.h"
 
 typedef struct {
-    Arch arch;                               // from the file's __metadata__ "arch"; AlexNet
-                                             // when it has none
-    int conv_c[ARCH_MAX_CONVS];              // output channels of each convolution
-    int fc_out[ARCH_FCS];                    // outputs of the linear layers (the last = classes)
-    const float *conv_w[ARCH_MAX_CONVS];     // (conv_c[i], in_c, k, k)
-    const float *conv_b[ARCH_MAX_CONVS];     // (conv_c[i])
-    const float *fc_w[ARCH_FCS];             // (fc_out[i], in)
-    const float *fc_b[ARCH_FCS];             // (fc_out[i])
-    SafeTensors file;                        // the mapping, when loaded from a file
-    float *owned;                            // the tensors, when drawn from a seed
-    float *redrawn[ARCH_MAX_LAYERS];         // layers re-drawn by weights_randomize_layer
+    Graph graph;                        // the architecture with the tensors' widths; spatial
+                                        // sizes unknown until a Net shapes it for an input
+    const float *w[GRAPH_MAX_LAYERS];   // layer i's weight: conv (width, in_c, k, k),
+                                        // linear (width, in_c); NULL without parameters
+    const float *b[GRAPH_MAX_LAYERS];   // its bias, (width)
+    SafeTensors file;                   // the mapping, when loaded from a file
+    float *owned;                       // the tensors, when drawn from a seed
+    float *redrawn[GRAPH_MAX_LAYERS];   // layers re-drawn by weights_randomize_layer
 } Weights;
 
 int weights_load(Weights *w, const char *spec, Error *e);
 /* Full-size torchvision AlexNet drawn from seed (what "random:SEED" loads). */
 int weights_random(Weights *w, uint64_t seed, Error *e);
 
-/* Layers with weights, numbered from 0: the convolutions, then the three
- * linear layers. */
+/* Layers with weights, numbered from 0 in graph order (graph_params): the
+ * convolutions, then the linear layers. */
 int weights_layers(const Weights *w);
 /* Layer l's module name, "features.0" ... "classifier.6". */
-void weights_layer_name(const Weights *w, int l, char *name, int len);
+const char *weights_layer_name(const Weights *w, int l);
 
 /* Re-draws layer l, weight and bias, with the default initialisation
  * (U(-1/sqrt(fan_in), 1/sqrt(fan_in))) from seed: the values random:SEED

@@ -9,8 +9,9 @@
  * for each stage, images/s by batch size, peak RSS, and the ratio of the
  * measured times to the floor those measurements imply. Every number is the
  * median of several runs. A benchmark, not a test: it asserts nothing, but
- * it says so when its layer-by-layer replay and net_forward/net_backward
- * disagree (then its per-layer numbers are not about the real code path).
+ * it says so when its layer-by-layer replay (net_forward_layer,
+ * net_backward_layer) and net_forward/net_backward disagree. Throughput is
+ * explain_run's, the call the command line makes.
  */
 #define _DEFAULT_SOURCE // wait4, getloadavg
 #include <stdio.h>
@@ -22,16 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "explain/explain.h"
+#include "explain/render.h"
 #include "io/image.h"
-#include "nn/im2col.h"
-#include "nn/linear.h"
+#include "io/png.h"
+#include "io/preprocess.h"
 #include "nn/net.h"
 #include "util/parallel.h"
-#include "nn/pool.h"
-#include "io/preprocess.h"
-#include "nn/relu.h"
-#include "explain/saliency.h"
-#include "nn/weights.h"
 
 enum { REPS = 5, MAX_BATCH = 32 };
 static const int batches[] = {1, 2, 4, 8, 16, 32};
@@ -117,10 +115,10 @@ static double fc_read_gbs(const Net *net, int threads, double *fc_bytes) {
     Stream s = {0};
     int tasks = 0, f = 0;
     *fc_bytes = 0;
-    for (int i = 0; i < net->n_layers; i++) {
-        const Layer *l = &net->layers[i];
+    for (int i = 0; i < net->graph.n_layers; i++) {
+        const Layer *l = &net->graph.layers[i];
         if (l->kind != LAYER_LINEAR || f == MAX_LINEAR) continue;
-        s.p[f] = l->w;
+        s.p[f] = net->weights->w[i];
         s.n[f] = (size_t)l->in_c * l->out_c;
         s.chunks[f] = (s.n[f] + STREAM_CHUNK - 1) / STREAM_CHUNK;
         tasks += (int)s.chunks[f];
@@ -137,81 +135,6 @@ static double fc_read_gbs(const Net *net, int threads, double *fc_bytes) {
 }
 
 /* ------------------------------------- the network, one layer at a time */
-
-/* net_forward and net_backward's loops, one layer per call, so that each
- * layer can be timed; main() checks that the results are the same bits.
- * Convolutions take the whole batch at once (conv2d_*_batch), with their
- * own scratch `col` for CONV_GROUP images. */
-static void layer_forward(Net *net, int i, int n, float *col) {
-    const Layer *l = &net->layers[i];
-    size_t in = net->size[i], out = net->size[i + 1];
-    if (l->kind == LAYER_LINEAR) {
-        linear_forward(net->act[i + 1], net->act[i], l->w, l->b, l->in_c, l->out_c, n,
-                       net->threads);
-        return;
-    }
-    if (l->kind == LAYER_CONV) {
-        conv2d_forward_batch(net->act[i + 1], net->act[i], n, l->w, l->b, &l->conv, col,
-                             net->isa, net->threads);
-        return;
-    }
-    for (int b = 0; b < n; b++) {
-        const float *x = net->act[i] + b * in;
-        float *y = net->act[i + 1] + b * out;
-        switch (l->kind) {
-        case LAYER_RELU: relu_forward(y, x, out); break;
-        case LAYER_MAXPOOL:
-            maxpool_forward(y, net->argmax[i] + b * out, x, l->in_c, l->in_h, l->in_w, l->k,
-                            l->stride, l->out_h, l->out_w);
-            break;
-        case LAYER_AVGPOOL:
-            avgpool_adaptive_forward(y, x, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
-            break;
-        case LAYER_CONV:
-        case LAYER_LINEAR: break;
-        }
-    }
-}
-
-static void layer_backward(Net *net, int i, int n, float *col) {
-    const Layer *l = &net->layers[i];
-    size_t in = net->size[i], out = net->size[i + 1];
-    if (l->kind == LAYER_LINEAR) {
-        linear_backward_input(net->grad[i], net->grad[i + 1], l->w, l->in_c, l->out_c, n,
-                              net->threads);
-        return;
-    }
-    if (l->kind == LAYER_CONV) {
-        conv2d_backward_input_batch(net->grad[i], net->grad[i + 1], n, l->w, &l->conv, col,
-                                    net->isa, net->threads);
-        return;
-    }
-    for (int b = 0; b < n; b++) {
-        float *dx = net->grad[i] + b * in;
-        const float *dy = net->grad[i + 1] + b * out;
-        switch (l->kind) {
-        case LAYER_RELU:
-            relu_backward(dx, dy, net->act[i + 1] + b * out, out,
-                          l->in_features ? RELU_GUIDED : RELU_PLAIN);
-            break;
-        case LAYER_MAXPOOL:
-            maxpool_backward(dx, dy, net->argmax[i] + b * out, l->in_c, l->in_h, l->in_w,
-                             l->out_h, l->out_w);
-            break;
-        case LAYER_AVGPOOL:
-            avgpool_adaptive_backward(dx, dy, l->in_c, l->in_h, l->in_w, l->out_h, l->out_w);
-            break;
-        case LAYER_CONV:
-        case LAYER_LINEAR: break;
-        }
-    }
-}
-
-static void seed_backward(Net *net, int n, const int *targets) {
-    int last = net->n_layers;
-    memset(net->grad[last], 0, sizeof(float) * n * net->size[last]);
-    for (int b = 0; b < n; b++) net->grad[last][b * net->size[last] + targets[b]] = 1.0f;
-}
 
 static double layer_gflop(const Layer *l) {
     if (l->kind == LAYER_CONV)
@@ -238,60 +161,66 @@ static void fill_batch(Net *net, const Bench *bb, int n) {
     }
 }
 
-/* Median ms per image of net_forward + net_backward at batch n. */
+static const MethodSpec guided = {.method = METHOD_GUIDED, .guide = GUIDE_FEATURES, .layer = -1};
+
+/* Median ms per image of explain_run (guided, the predicted class) at batch
+ * n, and of its forward pass alone; bwd is the rest (the method). */
 static double network_ms(const Bench *bb, int n, double *fwd, double *bwd) {
-    Net net;
+    Explainer x;
     Error e = {0};
-    if (net_init(&net, bb->w, PREPROCESS_SIZE, PREPROCESS_SIZE, n, bb->threads, &e) != 0) {
+    if (explain_init(&x, bb->w, &guided, n, bb->threads, bb->isa, &e) != 0) {
         fprintf(stderr, "bench: %s\n", e.msg);
         exit(1);
     }
-    fill_batch(&net, bb, n);
-    double f[REPS], g[REPS];
-    net_forward(&net, n);
-    net_backward(&net, n, bb->targets, GUIDE_FEATURES);
+    size_t sz = x.net.size[0];
+    for (int b = 0; b < n; b++) // each image a little different, as in fill_batch
+        for (size_t i = 0; i < sz; i++)
+            explain_input(&x, b)[i] = bb->image[(i + (size_t)b * 7919) % sz];
+    double f[REPS], t[REPS];
+    explain_run(&x, n, -1, &e);
     for (int r = 0; r < REPS; r++) {
         double t0 = now_ms();
-        net_forward(&net, n);
+        net_forward(&x.net, n);
         double t1 = now_ms();
-        net_backward(&net, n, bb->targets, GUIDE_FEATURES);
+        if (explain_run(&x, n, -1, &e) != 0) {
+            fprintf(stderr, "bench: %s\n", e.msg);
+            exit(1);
+        }
         f[r] = (t1 - t0) / n;
-        g[r] = (now_ms() - t1) / n;
+        t[r] = (now_ms() - t1) / n;
     }
-    net_free(&net);
+    explain_free(&x);
     *fwd = median(f, REPS);
-    *bwd = median(g, REPS);
-    return *fwd + *bwd;
+    double total = median(t, REPS);
+    *bwd = total - *fwd;
+    return total;
 }
 
 /* The per-layer table at batch n; returns 0 when the replay matched. */
 static int layer_table(const Bench *bb, int n) {
     Net net, ref;
     Error e = {0};
-    if (net_init(&net, bb->w, PREPROCESS_SIZE, PREPROCESS_SIZE, n, bb->threads, &e) != 0 ||
-        net_init(&ref, bb->w, PREPROCESS_SIZE, PREPROCESS_SIZE, n, bb->threads, &e) != 0) {
+    if (net_init(&net, bb->w, PREPROCESS_SIZE, PREPROCESS_SIZE, n, bb->threads, bb->isa, &e) != 0 ||
+        net_init(&ref, bb->w, PREPROCESS_SIZE, PREPROCESS_SIZE, n, bb->threads, bb->isa, &e) != 0) {
         fprintf(stderr, "bench: %s\n", e.msg);
         exit(1);
     }
     fill_batch(&net, bb, n);
     fill_batch(&ref, bb, n);
-    int L = net.n_layers;
-    size_t col_size = 0;
-    for (int i = 0; i < L; i++)
-        if (net.layers[i].kind == LAYER_CONV && conv_col_size(&net.layers[i].conv) > col_size)
-            col_size = conv_col_size(&net.layers[i].conv);
-    float *col = malloc(sizeof(float) * col_size * CONV_GROUP);
-    double tf[NET_MAX_LAYERS][REPS], tb[NET_MAX_LAYERS][REPS];
+    int L = net.graph.n_layers;
+    static double tf[GRAPH_MAX_LAYERS][REPS], tb[GRAPH_MAX_LAYERS][REPS];
     for (int r = -1; r < REPS; r++) {
         for (int i = 0; i < L; i++) {
             double t0 = now_ms();
-            layer_forward(&net, i, n, col);
+            net_forward_layer(&net, i, n);
             if (r >= 0) tf[i][r] = now_ms() - t0;
         }
-        seed_backward(&net, n, bb->targets);
+        net_seed_classes(&net, n, bb->targets);
+        char reached[GRAPH_MAX_LAYERS + 1] = {0};
         for (int i = L - 1; i >= 0; i--) {
+            const Layer *l = &net.graph.layers[i];
             double t0 = now_ms();
-            layer_backward(&net, i, n, col);
+            net_backward_layer(&net, i, n, l->conv_part ? RELU_GUIDED : RELU_PLAIN, reached);
             if (r >= 0) tb[i][r] = now_ms() - t0;
         }
     }
@@ -307,7 +236,7 @@ static int layer_table(const Bench *bb, int n) {
            "fwd GF/s", "bwd GF/s");
     double sf = 0, sb = 0;
     for (int i = 0; i < L; i++) {
-        const Layer *l = &net.layers[i];
+        const Layer *l = &net.graph.layers[i];
         double f = median(tf[i], REPS) / n, b = median(tb[i], REPS) / n, gf = layer_gflop(l);
         char shape[32];
         snprintf(shape, sizeof shape, "%dx%dx%d", l->out_c, l->out_h, l->out_w);
@@ -318,7 +247,6 @@ static int layer_table(const Bench *bb, int n) {
     }
     printf("  %-14s %-13s %8s %8.3f %8.3f\n", "total", "", "", sf, sb);
     if (!same) printf("  NOTE: this replay differs from net_forward/net_backward (net.c changed?)\n");
-    free(col);
     net_free(&net);
     net_free(&ref);
     return same ? 0 : -1;
@@ -344,18 +272,17 @@ static double child_rss_mb(const char *self, const char *weights, int n, int thr
 
 static int rss_child(const char *weights, int n, int threads) {
     Weights w;
-    Net net;
+    Explainer x;
     Error e = {0};
-    if (weights_load(&w, weights, &e) != 0 ||
-        net_init(&net, &w, PREPROCESS_SIZE, PREPROCESS_SIZE, n, threads, &e) != 0)
+    GemmIsa isa;
+    if (gemm_isa_from_env(&isa) != 0 || weights_load(&w, weights, &e) != 0 ||
+        explain_init(&x, &w, &guided, n, threads, isa, &e) != 0)
         return 1;
-    int targets[MAX_BATCH] = {0};
-    for (int b = 0; b < n; b++) memset(net_input(&net, b), 0, sizeof(float) * net.size[0]);
-    net_forward(&net, n);
-    net_backward(&net, n, targets, GUIDE_FEATURES);
-    net_free(&net);
+    memset(x.inputs, 0, sizeof(float) * (size_t)n * x.net.size[0]);
+    int rc = explain_run(&x, n, -1, &e);
+    explain_free(&x);
     weights_free(&w);
-    return 0;
+    return rc != 0;
 }
 
 static void cpu_name(char *out, size_t size) {
@@ -416,7 +343,6 @@ int main(int argc, char **argv) {
     Image img = {0};
     double pre[REPS], post[REPS];
     bb.image = malloc(sizeof(float) * 3 * PREPROCESS_SIZE * PREPROCESS_SIZE);
-    float *map = malloc(sizeof(float) * 3 * PREPROCESS_SIZE * PREPROCESS_SIZE);
     uint8_t *rgb = malloc(3 * PREPROCESS_SIZE * PREPROCESS_SIZE);
     char png[] = "/tmp/guidedbp_bench_XXXXXX";
     int have_image = stat(image_path, &st) == 0 && mkdtemp(png) != NULL;
@@ -431,10 +357,9 @@ int main(int argc, char **argv) {
         }
         image_free(&img);
         double b = now_ms();
-        // Any map will do for timing the last stage: the image itself.
-        saliency_chw_to_hwc(map, bb.image, PREPROCESS_SIZE, PREPROCESS_SIZE);
-        saliency_to_rgb8(rgb, map, PREPROCESS_SIZE, PREPROCESS_SIZE);
-        if (saliency_write_png(png_path, rgb, PREPROCESS_SIZE, PREPROCESS_SIZE, &e) != 0) {
+        // Any map will do for timing the last stage: the image's values.
+        render_color(rgb, bb.image, PREPROCESS_SIZE, PREPROCESS_SIZE);
+        if (png_write(png_path, rgb, PREPROCESS_SIZE, PREPROCESS_SIZE, 3, 0, &e) != 0) {
             fprintf(stderr, "bench: %s\n", e.msg);
             return 1;
         }
@@ -451,13 +376,13 @@ int main(int argc, char **argv) {
     }
     double pre_ms = have_image ? median(pre, REPS) : 0, post_ms = have_image ? median(post, REPS) : 0;
     Net probe;
-    if (net_init(&probe, &w, PREPROCESS_SIZE, PREPROCESS_SIZE, 1, bb.threads, &e) != 0) {
+    if (net_init(&probe, &w, PREPROCESS_SIZE, PREPROCESS_SIZE, 1, bb.threads, bb.isa, &e) != 0) {
         fprintf(stderr, "bench: %s\n", e.msg);
         return 1;
     }
     for (int b = 0; b < MAX_BATCH; b++) bb.targets[b] = (281 + 37 * b) % net_classes(&probe);
     double fc_bytes, gbs = fc_read_gbs(&probe, bb.threads, &fc_bytes), gflop = 0;
-    for (int i = 0; i < probe.n_layers; i++) gflop += 2 * layer_gflop(&probe.layers[i]);
+    for (int i = 0; i < probe.graph.n_layers; i++) gflop += 2 * layer_gflop(&probe.graph.layers[i]);
     net_free(&probe);
     printf("memory: %.1f GB/s reading the %.0f MB of linear weights on %d threads\n", gbs,
            fc_bytes / 1e6, bb.threads);
@@ -466,7 +391,7 @@ int main(int argc, char **argv) {
 
     double ms[N_BATCHES], fwd[N_BATCHES], bwd[N_BATCHES];
     int best = 0;
-    printf("\nthroughput (network: forward + backward; end to end adds %s's load+preprocess and "
+    printf("\nthroughput (network: explain_run, guided: forward, backward, the map; end to end adds %s's load+preprocess and "
            "the map's normalize+PNG):\n", have_image ? image_path : "(no image)");
     printf("  %5s %9s %9s %9s %11s %11s\n", "batch", "fwd ms", "bwd ms", "net ms", "net img/s",
            "e2e img/s");
@@ -498,7 +423,6 @@ int main(int argc, char **argv) {
            (ms[0] + pre_ms + post_ms) / floor_1);
     if (!replay_ok) printf("NOTE: the per-layer replay did not match the network's own passes\n");
     free(bb.image);
-    free(map);
     free(rgb);
     weights_free(&w);
     return 0;

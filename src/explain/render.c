@@ -1,21 +1,16 @@
-#include "explain/saliency.h"
+#include "explain/render.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <stb_image_write.h>
-
-#include "io/fileio.h"
-#include "explain/methods.h"
-#include "io/png.h"
 #include "io/resize.h"
 
-static const char *const style_names[] = {"color", "gray", "pos", "neg", "heatmap"};
+const char *const style_names[STYLES] = {"color", "gray", "pos", "neg", "heatmap"};
 
 int style_parse(const char *name, Style *style) {
-    for (int i = 0; i < (int)(sizeof style_names / sizeof *style_names); i++)
+    for (int i = 0; i < STYLES; i++)
         if (strcmp(name, style_names[i]) == 0) {
             *style = (Style)i;
             return 0;
@@ -23,7 +18,6 @@ int style_parse(const char *name, Style *style) {
     return -1;
 }
 
-const char *style_name(Style style) { return style_names[style]; }
 int style_channels(Style style) { return style == STYLE_GRAY ? 1 : 3; }
 
 static uint8_t to_byte(double v) {
@@ -36,7 +30,7 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int saliency_render(Style style, const float *hwc, int h, int w, uint8_t *out) {
+int render_styled(Style style, const float *hwc, int h, int w, uint8_t *out) {
     size_t n = (size_t)h * w;
     if (style == STYLE_GRAY) {
         double *s = malloc(sizeof *s * n), *sorted = malloc(sizeof *sorted * n);
@@ -85,7 +79,7 @@ static double jet(int channel, double v) {
     return p[5][1];
 }
 
-void saliency_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h, int w) {
+void render_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h, int w) {
     for (size_t p = 0; p < (size_t)h * w; p++) {
         double v = cam[p] < 0.0f ? 0.0 : cam[p] > 1.0f ? 1.0 : (double)cam[p];
         for (int c = 0; c < 3; c++) {
@@ -95,7 +89,7 @@ void saliency_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h,
     }
 }
 
-int saliency_full_size(uint8_t *out, Style style, const uint8_t *picture, const float *cam,
+int render_full_size(uint8_t *out, Style style, const uint8_t *picture, const float *cam,
                        const Image *img, const CropBox *box, Error *e) {
     const int size = PREPROCESS_SIZE, ch = style_channels(style);
     int W = img->width, H = img->height;
@@ -119,7 +113,7 @@ int saliency_full_size(uint8_t *out, Style style, const uint8_t *picture, const 
         }
         for (int y = 0; y < rh; y++) {
             uint8_t *dst = out + ((size_t)(y0 + y) * W + x0) * 3;
-            saliency_heatmap(row, up + (size_t)y * rw, dst, 1, rw);
+            render_heatmap(row, up + (size_t)y * rw, dst, 1, rw);
             memcpy(dst, row, (size_t)rw * 3);
         }
         free(row);
@@ -143,13 +137,7 @@ int saliency_full_size(uint8_t *out, Style style, const uint8_t *picture, const 
     return 0;
 }
 
-void saliency_chw_to_hwc(float *hwc, const float *chw, int h, int w) {
-    size_t plane = (size_t)h * w;
-    for (size_t p = 0; p < plane; p++)
-        for (int c = 0; c < 3; c++) hwc[p * 3 + c] = chw[c * plane + p];
-}
-
-int saliency_to_rgb8(uint8_t *rgb, const float *hwc, int h, int w) {
+int render_color(uint8_t *rgb, const float *hwc, int h, int w) {
     size_t n = (size_t)h * w * 3;
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) sum += hwc[i];
@@ -168,54 +156,33 @@ int saliency_to_rgb8(uint8_t *rgb, const float *hwc, int h, int w) {
     return 0;
 }
 
-static void to_buf(void *ctx, void *data, int size) { buf_append(ctx, data, (size_t)size); }
-
-int saliency_write_png(const char *path, const uint8_t *rgb, int h, int w, Error *e) {
-    return saliency_write_pixels(path, rgb, h, w, 3, 0, e);
+int render_picture(uint8_t *out, Style style, int is_cam, const float *map, const float *cam,
+                   const uint8_t *crop, int h, int w) {
+    switch (style) {
+    case STYLE_COLOR: return render_color(out, map, h, w);
+    case STYLE_HEATMAP: render_heatmap(out, cam, crop, h, w); return 0;
+    case STYLE_GRAY:
+        if (is_cam) {
+            for (size_t p = 0; p < (size_t)h * w; p++) out[p] = (uint8_t)rint(255.0 * cam[p]);
+            return 0;
+        }
+        return render_styled(STYLE_GRAY, map, h, w, out);
+    case STYLE_POS:
+    case STYLE_NEG: return render_styled(style, map, h, w, out);
+    case STYLES: break;
+    }
+    return 0;
 }
 
-int saliency_write_pixels(const char *path, const uint8_t *px, int h, int w, int channels,
-                          int compress, Error *e) {
-    Buf png = {0};
-    int ok = 1;
-    if (compress) ok = stbi_write_png_to_func(to_buf, &png, w, h, channels, px, w * channels);
-    else png_encode_stored(&png, px, h, w, channels);
-    if (!ok || png.failed) {
-        buf_free(&png);
-        return error_set(e, "%s: PNG encoding failed (out of memory)", path);
+int render_strip(uint8_t *out, const float *maps, int tiles, int h, int w) {
+    size_t row = (size_t)w * 3, map = (size_t)h * row;
+    uint8_t *tile = malloc(map);
+    if (!tile) return -1;
+    for (int t = 0; t < tiles; t++) {
+        render_color(tile, maps + (size_t)t * map, h, w);
+        for (int y = 0; y < h; y++)
+            memcpy(out + ((size_t)y * tiles + t) * row, tile + (size_t)y * row, row);
     }
-    int rc = file_write_atomic(path, png.data, png.len, e);
-    buf_free(&png);
-    return rc;
-}
-
-int saliency_write_npy(const char *path, const float *data, int h, int w, int channels, Error *e) {
-    // Header: magic, version 1.0, little-endian length, then a Python dict
-    // literal padded with spaces and a newline to a multiple of 64 bytes.
-    char dict[128], shape[64];
-    if (channels == 1) snprintf(shape, sizeof shape, "(%d, %d)", h, w);
-    else snprintf(shape, sizeof shape, "(%d, %d, %d)", h, w, channels);
-    int dict_len = snprintf(dict, sizeof dict,
-                            "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }", shape);
-    size_t header = 10 + (size_t)dict_len + 1;
-    size_t padded = (header + 63) / 64 * 64;
-    unsigned char head[256];
-    memcpy(head, "\x93NUMPY\x01\x00", 8);
-    head[8] = (unsigned char)((padded - 10) & 0xff);
-    head[9] = (unsigned char)((padded - 10) >> 8);
-    memcpy(head + 10, dict, (size_t)dict_len);
-    memset(head + 10 + dict_len, ' ', padded - header);
-    head[padded - 1] = '\n';
-
-    size_t bytes = (size_t)h * w * channels * sizeof(float);
-    Buf npy = {0};
-    buf_append(&npy, head, padded);
-    buf_append(&npy, data, bytes); // x86-64 and aarch64 are little-endian, as '<f4' says
-    if (npy.failed) {
-        buf_free(&npy);
-        return error_set(e, "%s: out of memory", path);
-    }
-    int rc = file_write_atomic(path, npy.data, npy.len, e);
-    buf_free(&npy);
-    return rc;
+    free(tile);
+    return 0;
 }

@@ -1,0 +1,245 @@
+#include "cli/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cJSON.h>
+
+#include "cli/labels.h"
+#include "util/text.h"
+
+double report_now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+int report_init(Report *r, int topk, int classes, Error *e) {
+    r->topk = topk < classes ? topk : classes;
+    r->classes = classes;
+    r->started = report_now_ms();
+    if (!(r->top = malloc(sizeof *r->top * (size_t)(r->topk + 1))))
+        return error_set(e, "out of memory");
+    return 0;
+}
+
+void report_free(Report *r) {
+    if (!r) return;
+    free(r->top);
+    r->top = NULL;
+}
+
+static void clear_progress(const Report *r) {
+    if (r->progress) fprintf(stderr, "\r%70s\r", "");
+}
+
+void report_error(const Report *r, const char *msg) {
+    clear_progress(r);
+    fputs("guidedbp: ", stderr);
+    text_escape_to(stderr, msg);
+    fputc('\n', stderr);
+}
+
+void report_group(void *report, const PipelineCounts *c) {
+    const Report *r = report;
+    if (r->progress) {
+        int finished = c->done + c->failed + c->skipped;
+        double secs = (report_now_ms() - r->started) / 1e3;
+        double rate = secs > 0 ? (c->done + c->failed) / secs : 0;
+        int eta = rate > 0 ? (int)((r->total - finished) / rate) : 0;
+        char bar[21];
+        int filled = r->total ? finished * 20 / r->total : 20;
+        for (int i = 0; i < 20; i++) bar[i] = i < filled ? '#' : '.';
+        bar[20] = '\0';
+        fprintf(stderr, "\r[%s] %d/%d  %.1f images/s  ETA %dm%02ds ", bar, finished, r->total,
+                rate, eta / 60, eta % 60);
+    }
+    fflush(stdout);
+}
+
+/* The k best classes, best first (ties keep index order). */
+static void top_classes(const float *logits, int classes, int *out, int k) {
+    for (int r = 0; r < k; r++) {
+        int best = -1;
+        for (int i = 0; i < classes; i++) {
+            int taken = 0;
+            for (int j = 0; j < r && !taken; j++) taken = out[j] == i;
+            if (!taken && (best < 0 || logits[i] > logits[best])) best = i;
+        }
+        out[r] = best;
+    }
+}
+
+static double softmax_at(const float *logits, int classes, int i) {
+    double max = logits[0], z = 0.0;
+    for (int c = 1; c < classes; c++) max = logits[c] > max ? logits[c] : max;
+    for (int c = 0; c < classes; c++) z += exp(logits[c] - max);
+    return exp(logits[i] - max) / z;
+}
+
+static cJSON *similarity_json(const Similarity *s, const char *layer) {
+    cJSON *o = cJSON_CreateObject();
+    if (layer) cJSON_AddStringToObject(o, "layer", layer);
+    cJSON_AddNumberToObject(o, "spearman_abs", s->spearman_abs);
+    cJSON_AddNumberToObject(o, "spearman", s->spearman);
+    cJSON_AddNumberToObject(o, "ssim", s->ssim);
+    return o;
+}
+
+static cJSON *check_json(CheckKind check, const CheckResult *c) {
+    if (check == CHECK_CLASS) {
+        cJSON *o = similarity_json(&c->class_sim, NULL);
+        cJSON_AddNumberToObject(o, "vs", c->vs);
+        return o;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *cascading = cJSON_AddArrayToObject(o, "cascading");
+    cJSON *independent = cJSON_AddArrayToObject(o, "independent");
+    for (int l = 0; l < c->steps; l++) {
+        cJSON_AddItemToArray(cascading,
+                             similarity_json(&c->cascading[l].sim, c->cascading[l].layer));
+        cJSON_AddItemToArray(independent,
+                             similarity_json(&c->independent[l].sim, c->independent[l].layer));
+    }
+    return o;
+}
+
+/* The check's numbers as a table on stderr, for people. */
+static void print_check(const Report *r, const Input *in, const Result *res) {
+    const CheckResult *c = &res->check;
+    clear_progress(r);
+    if (r->check == CHECK_CLASS) {
+        const char *a = labels_name(res->target, r->classes), *b = labels_name(c->vs, r->classes);
+        fprintf(stderr, "check class: %s, map of %d %s vs map of %d %s\n", in->path, res->target,
+                a ? a : "-", c->vs, b ? b : "-");
+        fprintf(stderr, "  spearman_abs %.4f  spearman %.4f  ssim %.4f\n",
+                c->class_sim.spearman_abs, c->class_sim.spearman, c->class_sim.ssim);
+        return;
+    }
+    fprintf(stderr, "check randomize: %s, seed %llu (1 = the map did not change)\n", in->path,
+            (unsigned long long)r->seed);
+    fprintf(stderr, "  %-14s %-29s %s\n", "re-drawn", "cascading (this and above)",
+            "independent (this layer only)");
+    fprintf(stderr, "  %-14s %9s %9s %9s  %9s %9s %9s\n", "layer", "sp_abs", "spearman", "ssim",
+            "sp_abs", "spearman", "ssim");
+    for (int l = 0; l < c->steps; l++) {
+        const Similarity *x = &c->cascading[l].sim, *y = &c->independent[l].sim;
+        fprintf(stderr, "  %-14s %9.4f %9.4f %9.4f  %9.4f %9.4f %9.4f\n", c->cascading[l].layer,
+                x->spearman_abs, x->spearman, x->ssim, y->spearman_abs, y->spearman, y->ssim);
+    }
+}
+
+static void add_class(cJSON *j, const Report *r, int class, float score) {
+    const char *name = labels_name(class, r->classes);
+    cJSON_AddNumberToObject(j, "class", class);
+    if (name) cJSON_AddStringToObject(j, "class_name", name);
+    else cJSON_AddNullToObject(j, "class_name");
+    cJSON_AddNumberToObject(j, "score", score);
+}
+
+static void print_json(const Report *r, const Input *in, const Result *res) {
+    static const char *const status_names[] = {"ok", "skipped", "error"};
+    cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
+    cJSON_AddStringToObject(j, "input", in->path);
+    if (res->written || res->status == RESULT_SKIPPED) {
+        cJSON_AddItemToArray(outs, cJSON_CreateString(in->png));
+        if (in->npy) cJSON_AddItemToArray(outs, cJSON_CreateString(in->npy));
+    }
+    cJSON_AddItemToObject(j, "outputs", outs);
+    cJSON_AddStringToObject(j, "status", status_names[res->status]);
+    if (res->status == RESULT_FAILED) cJSON_AddStringToObject(j, "error", res->err.msg);
+    else cJSON_AddNullToObject(j, "error");
+    if (res->status == RESULT_DONE) {
+        add_class(j, r, res->target, res->logits[res->target]);
+        cJSON *top = cJSON_AddArrayToObject(j, "topk");
+        for (int t = 0; t < r->topk; t++) {
+            cJSON *c = cJSON_CreateObject();
+            add_class(c, r, r->top[t], res->logits[r->top[t]]);
+            cJSON_AddItemToArray(top, c);
+        }
+    } else {
+        cJSON_AddNullToObject(j, "class");
+        cJSON_AddNullToObject(j, "class_name");
+        cJSON_AddNullToObject(j, "score");
+        cJSON_AddNullToObject(j, "topk");
+    }
+    if (res->width) {
+        cJSON_AddNumberToObject(j, "width", res->width);
+        cJSON_AddNumberToObject(j, "height", res->height);
+    } else {
+        cJSON_AddNullToObject(j, "width");
+        cJSON_AddNullToObject(j, "height");
+    }
+    if (res->checked) cJSON_AddItemToObject(j, "check", check_json(r->check, &res->check));
+    cJSON_AddNumberToObject(j, "ms", round(res->ms * 10) / 10);
+    char *text = cJSON_PrintUnformatted(j);
+    if (text) puts(text);
+    free(text);
+    cJSON_Delete(j);
+}
+
+static void print_human(const Report *r, const Input *in, const Result *res) {
+    if (res->status == RESULT_SKIPPED) {
+        printf("%s: skipped, %s exists\n", in->path, in->png);
+        return;
+    }
+    const float *logits = res->logits;
+    const char *name = labels_name(res->target, r->classes);
+    if (r->batch_mode) {
+        printf("%s: %d %s %.4f -> %s\n", in->path, res->target, name ? name : "-",
+               logits[res->target], in->png);
+        return;
+    }
+    printf("image:  %s (%dx%d)\n", in->path, res->width, res->height);
+    printf("target: %d %s (score %.4f, p %.4f)\n", res->target, name ? name : "-",
+           logits[res->target], softmax_at(logits, r->classes, res->target));
+    if (r->topk > 0) printf("top-%d:\n", r->topk);
+    for (int t = 0; t < r->topk; t++) {
+        int c = r->top[t];
+        name = labels_name(c, r->classes);
+        printf("  %4d  %-28s %10.4f  p %.4f\n", c, name ? name : "-", logits[c],
+               softmax_at(logits, r->classes, c));
+    }
+    printf("saliency: %s\n", in->png);
+    if (in->npy) printf("raw map: %s\n", in->npy);
+}
+
+void report_result(void *report, const Input *in, const Result *res) {
+    const Report *r = report;
+    char msg[sizeof res->err.msg + 200];
+    if (res->clipped && !r->quiet) {
+        snprintf(msg, sizeof msg, "%s: warning: 16-bit grey PNG: %lld samples above 255 "
+                 "clipped to white, as Pillow's convert('RGB') does (README: How it works)",
+                 in->path, (long long)res->clipped);
+        report_error(r, msg);
+    }
+    if (res->flat && !r->quiet) {
+        snprintf(msg, sizeof msg, "%s: the map has no contrast to show (it is constant); "
+                 "wrote a flat image", in->path);
+        report_error(r, msg);
+    }
+    if (res->status == RESULT_DONE) top_classes(res->logits, r->classes, r->top, r->topk);
+    if (res->status == RESULT_FAILED) report_error(r, res->err.msg);
+    if (res->checked && !r->quiet) print_check(r, in, res);
+    if (r->json) {
+        clear_progress(r);
+        print_json(r, in, res);
+    } else if (!r->quiet && res->status != RESULT_FAILED) {
+        clear_progress(r);
+        print_human(r, in, res);
+    }
+}
+
+void report_summary(const Report *r, const PipelineCounts *c, int interrupted) {
+    clear_progress(r);
+    int finished = c->done + c->failed + c->skipped;
+    if (interrupted)
+        fprintf(stderr, "guidedbp: interrupted after %d of %d images; finished outputs are "
+                        "complete (rerun with --skip-existing to resume)\n", finished, r->total);
+    if (r->batch_mode && !r->quiet)
+        fprintf(stderr, "guidedbp: %d done, %d skipped, %d failed of %d images (%.1f s)\n",
+                c->done, c->skipped, c->failed, r->total, (report_now_ms() - r->started) / 1e3);
+}

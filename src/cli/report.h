@@ -1,0 +1,38 @@
+/* report.h: what the command line tells people and scripts about a run.
+ *
+ * stdout: one result per input, as human lines or (--json) one JSON record
+ * per input (JSON Lines); stderr: errors, warnings, the sanity checks'
+ * tables, and on a terminal a progress bar that is cleared before anything
+ * else is printed. Every line on stderr goes through report_error, which
+ * shows control bytes as \xNN (text.h). report_result and report_group are
+ * the pipeline's callbacks (pipeline.h).
+ */
+#ifndef GUIDEDBP_REPORT_H
+#define GUIDEDBP_REPORT_H
+
+#include "explain/check.h"
+#include "pipeline.h"
+
+typedef struct {
+    int json, quiet;
+    int batch_mode;   // one line per image rather than the single-image report
+    int progress;     // draw the progress bar (stderr is a terminal)
+    int topk, classes;
+    CheckKind check;
+    uint64_t seed;    // check randomize's, for its table
+    int total;        // inputs in the run
+    double started;   // ms, CLOCK_MONOTONIC
+    int *top;         // (topk + 1) scratch: the best classes of one result
+} Report;
+
+int report_init(Report *r, int topk, int classes, Error *e);
+void report_free(Report *r);
+/* "guidedbp: msg" on stderr, control bytes escaped, the progress bar cleared. */
+void report_error(const Report *r, const char *msg);
+void report_result(void *report, const Input *in, const Result *res);
+void report_group(void *report, const PipelineCounts *counts);
+/* The note on an interrupted run, and the batch summary line. */
+void report_summary(const Report *r, const PipelineCounts *counts, int interrupted);
+double report_now_ms(void);
+
+#endif

@@ -1,0 +1,49 @@
+/* explain.h: preprocessed images in, maps out. The network and a method
+ * together: the one call the command line's pipeline, the sanity checks,
+ * the golden tests and the benchmark all make.
+ *
+ *     Explainer x;
+ *     if (explain_init(&x, &weights, &spec, batch, threads, isa, &err) != 0) ...;
+ *     // fill explain_input(&x, b) for b < n (preprocess.h), then
+ *     if (explain_run(&x, n, -1, &err) != 0) ...;   // -1: each image's top class
+ *     // x.logits, x.targets, x.maps (or x.cams for gradcam) of images 0..n-1
+ *     explain_free(&x);
+ *
+ * Every buffer is owned by the Explainer and sized for `batch` images of
+ * PREPROCESS_SIZE a side; each image's results are the same bits whatever
+ * the batch, n and the thread count. explain_run leaves the inputs as they
+ * were, so a caller may run them again (another target, rebound weights).
+ */
+#ifndef GUIDEDBP_EXPLAIN_H
+#define GUIDEDBP_EXPLAIN_H
+
+#include "explain/methods.h"
+#include "nn/net.h"
+#include "nn/weights.h"
+#include "util/error.h"
+
+typedef struct {
+    Net net;
+    MethodSpec spec;
+    int size;       // the input side, PREPROCESS_SIZE
+    int classes;
+    float *inputs;  // (batch, 3, size, size), filled by the caller
+    float *logits;  // (batch, classes)
+    int *targets;   // (batch) the class each map explains
+    float *maps;    // (batch, size, size, 3) HWC, for every method but gradcam
+    float *cams;    // (batch, size, size) for gradcam and guided-gradcam, else NULL
+} Explainer;
+
+int explain_init(Explainer *x, const Weights *w, const MethodSpec *spec, int batch, int threads,
+                 GemmIsa isa, Error *e);
+void explain_free(Explainer *x);
+/* Image b's input, (3, size, size). */
+float *explain_input(Explainer *x, int b);
+/* The first n images: forward, targets (`target` for all, or each image's
+ * top class when it is -1; ties go to the lower index), then the method. */
+int explain_run(Explainer *x, int n, int target, Error *e);
+/* Image b's map as the checks compare it, (size, size, 3): the map, or for
+ * gradcam its cam in all three channels, written to out. */
+void explain_map3(const Explainer *x, int b, float *out);
+
+#endif

@@ -1,0 +1,195 @@
+#include "nn/graph.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Appends layer `kind` reading the previous layer's output, named
+ * prefix.index (the only place a module name is formatted) or prefix alone
+ * when index < 0. */
+static Layer *push(Graph *g, LayerKind kind, const char *prefix, int index) {
+    Layer *l = &g->layers[g->n_layers];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->in = g->n_layers++;
+    l->in2 = -1;
+    if (index < 0) snprintf(l->name, sizeof l->name, "%s", prefix);
+    else snprintf(l->name, sizeof l->name, "%s.%d", prefix, index);
+    return l;
+}
+
+static void conv(Graph *g, int module, int width, int k, int stride, int pad) {
+    Layer *l = push(g, LAYER_CONV, "features", module);
+    l->width = width, l->k = k, l->stride = stride, l->pad = pad, l->conv_part = 1;
+}
+
+static void relu(Graph *g, const char *prefix, int module, int conv_part) {
+    push(g, LAYER_RELU, prefix, module)->conv_part = conv_part;
+}
+
+static void maxpool(Graph *g, int module, int k, int stride) {
+    Layer *l = push(g, LAYER_MAXPOOL, "features", module);
+    l->k = k, l->stride = stride, l->conv_part = 1;
+}
+
+/* avgpool to side x side, then the classifier: linear-relu, linear-relu,
+ * linear, at torchvision's module indices (the gaps are its Dropouts). */
+static void classifier(Graph *g, int side, const int fc[3], const int fc_relu[2]) {
+    push(g, LAYER_AVGPOOL, "avgpool", -1)->k = side;
+    static const int widths[3] = {4096, 4096, 1000};
+    for (int i = 0; i < 3; i++) {
+        push(g, LAYER_LINEAR, "classifier", fc[i])->width = widths[i];
+        if (i < 2) relu(g, "classifier", fc_relu[i], 0);
+    }
+}
+
+static void alexnet(Graph *g) {
+    static const int fc[3] = {1, 4, 6}, fc_relu[2] = {2, 5};
+    conv(g, 0, 64, 11, 4, 2), relu(g, "features", 1, 1), maxpool(g, 2, 3, 2);
+    conv(g, 3, 192, 5, 1, 2), relu(g, "features", 4, 1), maxpool(g, 5, 3, 2);
+    conv(g, 6, 384, 3, 1, 1), relu(g, "features", 7, 1);
+    conv(g, 8, 256, 3, 1, 1), relu(g, "features", 9, 1);
+    conv(g, 10, 256, 3, 1, 1), relu(g, "features", 11, 1), maxpool(g, 12, 3, 2);
+    classifier(g, 6, fc, fc_relu);
+}
+
+/* torchvision's VGG configurations A, B, D, E: output widths, 0 for a max
+ * pool, -1 at the end. */
+static const struct {
+    const char *name;
+    int cfg[24];
+} vggs[] = {
+    {"vgg11", {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0, -1}},
+    {"vgg13", {64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0, -1}},
+    {"vgg16", {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0, -1}},
+    {"vgg19", {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512,
+               512, 512, 0, -1}},
+};
+
+static void vgg(Graph *g, const int *cfg, int bn) {
+    static const int fc[3] = {0, 3, 6}, fc_relu[2] = {1, 4};
+    int module = 0;
+    for (const int *c = cfg; *c >= 0; c++) {
+        if (*c == 0) {
+            maxpool(g, module++, 2, 2);
+            continue;
+        }
+        // Each convolution is followed by its BatchNorm (folded) and ReLU.
+        conv(g, module, *c, 3, 1, 1);
+        module += bn ? 2 : 1;
+        relu(g, "features", module++, 1);
+    }
+    classifier(g, 7, fc, fc_relu);
+}
+
+int graph_build(Graph *g, const char *arch) {
+    memset(g, 0, sizeof *g);
+    if (strlen(arch) >= sizeof g->arch) return -1;
+    snprintf(g->arch, sizeof g->arch, "%s", arch);
+    if (strcmp(arch, "alexnet") == 0) {
+        alexnet(g);
+        return 0;
+    }
+    for (size_t v = 0; v < sizeof vggs / sizeof *vggs; v++) {
+        size_t n = strlen(vggs[v].name);
+        if (strncmp(arch, vggs[v].name, n) != 0) continue;
+        int bn = strcmp(arch + n, "_bn") == 0;
+        if (arch[n] != '\0' && !bn) continue;
+        vgg(g, vggs[v].cfg, bn);
+        return 0;
+    }
+    return -1;
+}
+
+void graph_arch_list(char *out, size_t len) {
+    size_t used = (size_t)snprintf(out, len, "alexnet");
+    for (int bn = 0; bn < 2; bn++)
+        for (size_t v = 0; v < sizeof vggs / sizeof *vggs && used < len; v++)
+            used += (size_t)snprintf(out + used, len - used, ", %s%s", vggs[v].name, bn ? "_bn" : "");
+}
+
+void graph_value_shape(const Graph *g, int v, int *c, int *h, int *w) {
+    if (v == 0) {
+        *c = g->in_c, *h = g->in_h, *w = g->in_w;
+        return;
+    }
+    const Layer *l = &g->layers[v - 1];
+    *c = l->out_c, *h = l->out_h, *w = l->out_w;
+}
+
+size_t graph_value_size(const Graph *g, int v) {
+    int c, h, w;
+    graph_value_shape(g, v, &c, &h, &w);
+    return (size_t)c * h * w;
+}
+
+static int too_small(const Graph *g, const Layer *l, Error *e) {
+    return error_set(e, "%s: a %dx%d input is too small for %s", l->name, g->in_h, g->in_w,
+                     g->arch);
+}
+
+int graph_shape_layer(Graph *g, int i, Error *e) {
+    Layer *l = &g->layers[i];
+    int c, h, w;
+    graph_value_shape(g, l->in, &c, &h, &w);
+    l->in_c = c, l->in_h = h, l->in_w = w;
+    l->out_c = c, l->out_h = h, l->out_w = w;
+    switch (l->kind) {
+    case LAYER_CONV:
+        l->out_c = l->width;
+        l->conv = (ConvShape){.in_c = c, .in_h = h, .in_w = w, .out_c = l->width, .k = l->k,
+                              .stride = l->stride, .pad = l->pad};
+        if (h == 0) break; // spatial size not known yet
+        if (conv_shape_init(&l->conv) != 0) return too_small(g, l, e);
+        l->out_h = l->conv.out_h, l->out_w = l->conv.out_w;
+        break;
+    case LAYER_MAXPOOL:
+        if (h == 0) break;
+        if (h < l->k || w < l->k) return too_small(g, l, e);
+        l->out_h = (h - l->k) / l->stride + 1;
+        l->out_w = (w - l->k) / l->stride + 1;
+        break;
+    case LAYER_AVGPOOL: l->out_h = l->out_w = l->k; break;
+    case LAYER_LINEAR:
+        // torch.flatten: the input's every value is a feature.
+        l->in_c = c * h * w, l->in_h = l->in_w = 1;
+        l->out_c = l->width, l->out_h = l->out_w = 1;
+        break;
+    case LAYER_ADD: {
+        int c2, h2, w2;
+        graph_value_shape(g, l->in2, &c2, &h2, &w2);
+        if (c2 != c || h2 != h || w2 != w)
+            return error_set(e, "%s: adds a %dx%dx%d value to a %dx%dx%d one", l->name, c2, h2,
+                             w2, c, h, w);
+        break;
+    }
+    case LAYER_RELU: break;
+    }
+    return 0;
+}
+
+int graph_shapes(Graph *g, int c, int h, int w, Error *e) {
+    g->in_c = c, g->in_h = h, g->in_w = w;
+    for (int i = 0; i < g->n_layers; i++)
+        if (graph_shape_layer(g, i, e) != 0) return -1;
+    return 0;
+}
+
+int graph_find(const Graph *g, const char *name) {
+    for (int i = 0; i < g->n_layers; i++)
+        if (strcmp(g->layers[i].name, name) == 0) return i;
+    return -1;
+}
+
+int graph_has_params(LayerKind kind) { return kind == LAYER_CONV || kind == LAYER_LINEAR; }
+
+int graph_params(const Graph *g) {
+    int n = 0;
+    for (int i = 0; i < g->n_layers; i++) n += graph_has_params(g->layers[i].kind);
+    return n;
+}
+
+int graph_param_layer(const Graph *g, int p) {
+    for (int i = 0; i < g->n_layers; i++)
+        if (graph_has_params(g->layers[i].kind) && p-- == 0) return i;
+    return -1;
+}

@@ -1,0 +1,274 @@
+#include "pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "io/fileio.h"
+#include "io/npy.h"
+#include "io/png.h"
+#include "util/parallel.h"
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_inputs,
+                  Error *e) {
+    memset(p, 0, sizeof *p);
+    p->c = *c;
+    p->weights = w;
+    int batch = c->batch < n_inputs ? c->batch : (n_inputs > 0 ? n_inputs : 1);
+    p->c.batch = batch;
+    if (explain_init(&p->x, w, &c->spec, batch, c->threads, c->isa, e) != 0) return -1;
+    if (c->check && explain_init(&p->check, w, &c->spec, 1, c->threads, c->isa, e) != 0) {
+        pipeline_free(p);
+        return -1;
+    }
+    size_t b = (size_t)batch, size = (size_t)p->x.size, map = size * size * 3;
+    p->images = calloc(b, sizeof *p->images);
+    p->boxes = malloc(sizeof *p->boxes * b);
+    p->pixels = malloc(b * map);
+    p->results = malloc(sizeof *p->results * b);
+    int want_crops = c->style == STYLE_HEATMAP, want_clean = c->check != CHECK_NONE;
+    if (want_crops) p->crops = malloc(b * map);
+    if (want_clean) p->clean = malloc(sizeof *p->clean * b * map);
+    if (!p->images || !p->boxes || !p->pixels || !p->results || (want_crops && !p->crops) ||
+        (want_clean && !p->clean)) {
+        pipeline_free(p);
+        return error_set(e, "out of memory");
+    }
+    return 0;
+}
+
+void pipeline_free(Pipeline *p) {
+    if (!p) return;
+    for (int i = 0; p->images && i < p->c.batch; i++) image_free(&p->images[i]);
+    free(p->images);
+    free(p->boxes);
+    free(p->pixels);
+    free(p->results);
+    free(p->crops);
+    free(p->clean);
+    explain_free(&p->x);
+    explain_free(&p->check);
+    memset(p, 0, sizeof *p);
+}
+
+/* Decodes and preprocesses an input into batch slot `slot`. */
+static void load_input(Pipeline *p, const Input *in, int slot, Result *res) {
+    Image *img = &p->images[slot];
+    size_t map = (size_t)p->x.size * p->x.size * 3;
+    Error err;
+    if (image_load(in->path, p->c.max_pixels, img, &res->err) != 0) {
+        res->status = RESULT_FAILED;
+    } else if (preprocess_imagenet_crop(img, explain_input(&p->x, slot), &p->boxes[slot],
+                                        p->crops ? p->crops + (size_t)slot * map : NULL,
+                                        &err) != 0) {
+        error_set(&res->err, "%s: %s", in->path, err.msg);
+        res->status = RESULT_FAILED;
+    } else {
+        res->width = img->width;
+        res->height = img->height;
+        res->clipped = img->clipped;
+    }
+    if (!p->c.full_size) image_free(img);
+}
+
+/* Renders and writes one image's PNG (and .npy); 0, or -1 with res->err set. */
+static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
+    const PipelineConfig *c = &p->c;
+    const int size = p->x.size;
+    size_t plane = (size_t)size * size, map = plane * 3;
+    int channels = style_channels(c->style), is_cam = method_is_cam(c->spec.method);
+    const float *cam = p->x.cams ? p->x.cams + (size_t)slot * plane : NULL;
+    uint8_t *picture = p->pixels + (size_t)slot * map;
+    res->flat = render_picture(picture, c->style, is_cam, p->x.maps + (size_t)slot * map, cam,
+                               p->crops ? p->crops + (size_t)slot * map : NULL, size, size) != 0;
+    // Gradient maps are noise to deflate; cams, heatmaps and pictures
+    // upsampled to the photo's size are smooth and worth compressing.
+    int compress = is_cam || c->style == STYLE_HEATMAP || c->full_size;
+    uint8_t *full = NULL;
+    int h = size, w = size;
+    if (c->full_size) {
+        const Image *img = &p->images[slot];
+        full = malloc((size_t)img->width * img->height * (size_t)channels);
+        if (!full)
+            return error_set(&res->err, "%s: out of memory for a %dx%d picture", in->png,
+                             img->width, img->height);
+        if (render_full_size(full, c->style, picture, cam, img, &p->boxes[slot], &res->err) != 0) {
+            free(full);
+            return -1;
+        }
+        picture = full, h = img->height, w = img->width;
+    }
+    int rc = (c->make_dirs && file_make_parents(in->png, &res->err) != 0) ||
+             png_write(in->png, picture, h, w, channels, compress, &res->err) != 0 ||
+             (in->npy && (is_cam ? npy_write(in->npy, cam, size, size, 1, &res->err)
+                                 : npy_write(in->npy, p->x.maps + (size_t)slot * map, size, size,
+                                             3, &res->err)) != 0);
+    free(full);
+    if (rc) return -1;
+    res->written = 1;
+    return 0;
+}
+
+/* The configured check of the image in `slot`, and its strip when asked; 0,
+ * or -1 with res->err set. */
+static int run_check(Pipeline *p, int slot, Result *res) {
+    const PipelineConfig *c = &p->c;
+    const int size = p->x.size;
+    size_t map = (size_t)size * size * 3;
+    const float *input = p->clean + (size_t)slot * map;
+    float *base = malloc(sizeof *base * map);
+    int tiles = c->check == CHECK_CLASS ? 2 : 1 + weights_layers(p->weights);
+    float *maps = NULL;
+    uint8_t *strip = NULL;
+    int rc = -1;
+    if (!base) {
+        error_set(&res->err, "check: out of memory");
+        goto done;
+    }
+    explain_map3(&p->x, slot, base);
+    if (c->strip && (!(maps = malloc(sizeof *maps * map * (size_t)tiles)) ||
+                     !(strip = malloc(map * (size_t)tiles)))) {
+        error_set(&res->err, "%s: out of memory for the check's strip", c->strip);
+        goto done;
+    }
+    if (maps) memcpy(maps, base, sizeof *maps * map);
+    int vs = c->vs;
+    if (c->check == CHECK_CLASS && vs < 0) {
+        const float *logits = p->x.logits + (size_t)slot * p->x.classes;
+        for (int k = vs = 0; k < p->x.classes; k++) vs = logits[k] < logits[vs] ? k : vs;
+    }
+    if ((c->check == CHECK_CLASS
+             ? check_class(&p->check, input, base, vs, &res->check, maps ? maps + map : NULL,
+                           &res->err)
+             : check_randomize(&p->check, p->weights, input, base, res->target, c->seed,
+                               &res->check, maps ? maps + map : NULL, &res->err)) != 0)
+        goto done;
+    res->checked = 1;
+    if (strip) {
+        if (render_strip(strip, maps, tiles, size, size) != 0) {
+            error_set(&res->err, "%s: out of memory", c->strip);
+            goto done;
+        }
+        if (png_write(c->strip, strip, size, size * tiles, 3, 0, &res->err) != 0) goto done;
+    }
+    rc = 0;
+done:
+    free(strip);
+    free(maps);
+    free(base);
+    return rc;
+}
+
+/* The images of a group are decoded, and their outputs written, on the
+ * threads (each image is one task and the same work on any thread, so
+ * nothing depends on the thread count); the network runs them together. */
+typedef struct {
+    Pipeline *p;
+    const Input *inputs;
+    const int *slots;
+    int io_error[PIPELINE_MAX_BATCH]; // an output could not be written: the run stops
+} Group;
+
+static void load_task(void *ctx, int i) {
+    Group *g = ctx;
+    Result *res = &g->p->results[i];
+    if (res->status != RESULT_DONE) return; // skipped
+    double start = now_ms();
+    load_input(g->p, &g->inputs[i], i, res);
+    res->ms += now_ms() - start;
+}
+
+static void write_task(void *ctx, int i) {
+    Group *g = ctx;
+    Result *res = &g->p->results[i];
+    if (res->status != RESULT_DONE) return;
+    double start = now_ms();
+    if (write_outputs(g->p, &g->inputs[i], g->slots[i], res) != 0)
+        res->status = RESULT_FAILED, g->io_error[i] = 1;
+    res->ms += now_ms() - start;
+}
+
+/* Moves what load_input put in slot `from` to slot `to`. */
+static void move_slot(Pipeline *p, int from, int to) {
+    size_t map = (size_t)p->x.size * p->x.size * 3;
+    memcpy(explain_input(&p->x, to), explain_input(&p->x, from), sizeof(float) * map);
+    p->boxes[to] = p->boxes[from];
+    if (p->crops) memcpy(p->crops + (size_t)to * map, p->crops + (size_t)from * map, map);
+    Image img = p->images[to];
+    p->images[to] = p->images[from];
+    p->images[from] = img; // freed with the group's others (--full-size), or empty
+}
+
+/* Runs inputs[0, n) as one group; 0, or -1 with e set when the run must stop. */
+static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *counts, Error *e) {
+    const PipelineConfig *c = &p->c;
+    Result *res = p->results;
+    size_t map = (size_t)p->x.size * p->x.size * 3;
+    int slots[PIPELINE_MAX_BATCH], used = 0;
+    Group g = {.p = p, .inputs = inputs, .slots = slots};
+    for (int i = 0; i < n; i++) {
+        const Input *in = &inputs[i];
+        res[i] = (Result){.status = RESULT_DONE};
+        if (c->skip_existing && file_exists(in->png) && (!in->npy || file_exists(in->npy)))
+            res[i].status = RESULT_SKIPPED;
+    }
+    // Input i is loaded into slot i; the network wants the loaded ones first.
+    parallel_for(n, c->threads, load_task, &g);
+    for (int i = 0; i < n; i++) {
+        if (res[i].status != RESULT_DONE) continue;
+        if (used != i) move_slot(p, i, used);
+        slots[i] = used++;
+    }
+    double t1 = now_ms();
+    int rc = 0;
+    if (used > 0) {
+        if (p->clean) memcpy(p->clean, p->x.inputs, sizeof(float) * (size_t)used * map);
+        Error err = {0};
+        if (explain_run(&p->x, used, c->target, &err) != 0) {
+            // Only memory can fail here; every image of the group shares it.
+            for (int i = 0; i < n; i++)
+                if (res[i].status == RESULT_DONE) res[i].status = RESULT_FAILED, res[i].err = err;
+            *e = err;
+            rc = -1;
+        }
+    }
+    double shared = used > 0 ? (now_ms() - t1) / used : 0;
+    for (int i = 0; i < n; i++)
+        if (res[i].status == RESULT_DONE) res[i].target = p->x.targets[slots[i]], res[i].ms += shared;
+    parallel_for(n, c->threads, write_task, &g);
+    for (int i = 0; i < n; i++) {
+        // A failed write stops the run; the group's other outputs are
+        // complete files, reported as usual.
+        if (g.io_error[i] && rc == 0) *e = res[i].err, rc = -1;
+        int slot = res[i].status == RESULT_DONE ? slots[i] : -1;
+        if (slot >= 0 && c->check) {
+            double start = now_ms();
+            if (run_check(p, slot, &res[i]) != 0) res[i].status = RESULT_FAILED;
+            res[i].ms += now_ms() - start;
+        }
+        res[i].logits = slot >= 0 ? p->x.logits + (size_t)slot * p->x.classes : NULL;
+        counts->done += res[i].status == RESULT_DONE;
+        counts->skipped += res[i].status == RESULT_SKIPPED;
+        counts->failed += res[i].status == RESULT_FAILED;
+        if (c->report) c->report(c->report_ctx, &inputs[i], &res[i]);
+    }
+    for (int i = 0; c->full_size && i < n; i++) image_free(&p->images[i]);
+    return rc;
+}
+
+int pipeline_run(Pipeline *p, const Input *inputs, int n, PipelineCounts *counts, Error *e) {
+    memset(counts, 0, sizeof *counts);
+    for (int first = 0; first < n; first += p->c.batch) {
+        if (p->c.stop && *p->c.stop) return 0;
+        int count = n - first < p->c.batch ? n - first : p->c.batch;
+        if (run_group(p, inputs + first, count, counts, e) != 0) return -1;
+        if (p->c.group_done) p->c.group_done(p->c.report_ctx, counts);
+    }
+    return 0;
+}

@@ -1,0 +1,108 @@
+/* pipeline.h: the batch loop. For each group of up to `batch` inputs:
+ * decode -> preprocess -> explain (forward, method) -> render -> write ->
+ * check -> report, with the decoding and writing spread over the threads.
+ *
+ *     Pipeline p;
+ *     if (pipeline_init(&p, &config, &weights, &err) != 0) ...;
+ *     int status = pipeline_run(&p, inputs, n, &err);  // calls config.report per input
+ *     pipeline_free(&p);
+ *
+ * Every input is reported once, in order, as it finishes: done, skipped
+ * (--skip-existing) or failed, with its reason. A file that cannot be read
+ * fails that input only; an output that cannot be written (or memory that
+ * runs out) stops the run after the group, every output written so far
+ * complete (fileio.h). Each map is the same bits whatever the batch size
+ * and the thread count.
+ */
+#ifndef GUIDEDBP_PIPELINE_H
+#define GUIDEDBP_PIPELINE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "explain/check.h"
+#include "explain/explain.h"
+#include "explain/render.h"
+#include "io/image.h"
+#include "io/preprocess.h"
+#include "util/error.h"
+
+/* One image to process and the files it writes. */
+typedef struct {
+    char *path;   // as given, or DIR/relative path
+    char *png;    // where its map goes
+    char *npy;    // where its raw map goes, or NULL without --npy
+} Input;
+
+typedef enum { RESULT_DONE, RESULT_SKIPPED, RESULT_FAILED } ResultStatus;
+
+/* What happened to one input: the fields of its record. */
+typedef struct {
+    ResultStatus status;
+    Error err;              // RESULT_FAILED: why
+    int width, height;      // the decoded image's size; 0 before it is known
+    int target;             // the class explained
+    const float *logits;    // (classes), valid during the report callback only
+    int written;            // its outputs exist
+    int flat;               // the map was constant (written as a flat picture)
+    int64_t clipped;        // a 16-bit grey PNG's samples clipped to 255
+    int checked;            // check holds the sanity check's numbers
+    CheckResult check;
+    double ms;              // wall time spent on it
+} Result;
+
+/* Images a group holds at most (--batch). */
+enum { PIPELINE_MAX_BATCH = 256 };
+
+/* Counts of a finished (or stopped) run. */
+typedef struct {
+    int done, skipped, failed;
+} PipelineCounts;
+
+typedef void (*ReportFn)(void *ctx, const Input *in, const Result *res);
+typedef void (*GroupDoneFn)(void *ctx, const PipelineCounts *counts);
+
+typedef struct {
+    MethodSpec spec;
+    Style style;
+    int full_size;          // pictures in the original image's frame
+    int npy;                // also the raw maps (Input.npy)
+    int make_dirs;          // create the directories outputs go to
+    int skip_existing;      // skip inputs whose outputs all exist
+    int target;             // the class to explain, or -1: each image's top class
+    CheckKind check;
+    int vs;                 // check class: the other class, or -1: the lowest-scoring
+    uint64_t seed;          // check randomize: the re-drawn weights' seed
+    const char *strip;      // a check's maps side by side (one input only), or NULL
+    int64_t max_pixels;
+    int batch, threads;
+    GemmIsa isa;
+    ReportFn report;        // each input's result, in order
+    GroupDoneFn group_done; // after each group (progress)
+    void *report_ctx;
+    volatile sig_atomic_t *stop; // once set (by a signal), no new group starts; may be NULL
+} PipelineConfig;
+
+typedef struct {
+    PipelineConfig c;
+    const Weights *weights; // borrowed
+    Explainer x;
+    Explainer check;        // the checks' workspace (batch 1), when c.check is set
+    Image *images;          // (batch) the decoded images, kept for --full-size
+    CropBox *boxes;         // (batch)
+    uint8_t *crops;         // (batch, size, size, 3) the cropped photos, for heatmaps
+    uint8_t *pixels;        // (batch, size, size, 3) the pictures being written
+    float *clean;           // (batch, 3, size, size) the inputs, kept for the check
+    Result *results;        // (batch)
+} Pipeline;
+
+/* The batch is cut to n_inputs when that is smaller (there is nothing to
+ * gain from more buffers). */
+int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_inputs,
+                  Error *e);
+void pipeline_free(Pipeline *p);
+/* Processes inputs[0 .. n); 0, or -1 when the run stopped on a write or
+ * memory failure (e says which; that input was reported too). */
+int pipeline_run(Pipeline *p, const Input *inputs, int n, PipelineCounts *counts, Error *e);
+
+#endif

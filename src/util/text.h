@@ -1,0 +1,30 @@
+/* text.h: strings shown to people: name lists and untrusted bytes.
+ *
+ * File names, tensor names and metadata come from strangers. Every control
+ * byte (a newline, a terminal escape) is shown as \xNN, never sent raw, so a
+ * message stays one line and cannot drive the terminal; printable bytes,
+ * UTF-8 included, are kept. Two uses of that one rule:
+ *   text_quote      a stranger's string inside a message: '\' is escaped
+ *                   too, so the result is unambiguous, and a long one is cut
+ *                   with "..."
+ *   text_escape_to  a whole message on its way to stderr, which may hold
+ *                   quoted strings already: only control bytes
+ */
+#ifndef GUIDEDBP_TEXT_H
+#define GUIDEDBP_TEXT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* names[0], names[1], ... each between `quote`s, joined by ", " and by
+ * `last` before the last one ("a, b or c"), into out (truncated to len). */
+void text_join(char *out, size_t len, const char *const *names, int n, const char *quote,
+               const char *last);
+/* text on f from column `col`, words wrapped before column `width`, each
+ * new line indented to `indent`; ends with a newline. */
+void text_wrap(FILE *f, const char *text, int col, int indent, int width);
+/* s quoted into out, at most len bytes with its terminator (len >= 8). */
+void text_quote(char *out, size_t len, const char *s);
+void text_escape_to(FILE *f, const char *s);
+
+#endif
