@@ -34,7 +34,7 @@ typedef struct {
     char *npy;    // where its raw map goes, or NULL without --npy
 } Input;
 
-typedef enum { RESULT_DONE, RESULT_SKIPPED, RESULT_FAILED } ResultStatus;
+typedef enum { RESULT_DONE, RESULT_SKIPPED, RESULT_FAILED, RESULT_STATUSES } ResultStatus;
 
 /* What happened to one input: the fields of its record. */
 typedef struct {

@@ -16,6 +16,7 @@
 #include <cJSON.h>
 
 #include "explain/methods.h"
+#include "util/text.h"
 
 static inline const char *str(const cJSON *o, const char *key) {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
@@ -29,7 +30,9 @@ static inline int num(const cJSON *o, const char *key, int fallback) {
 static inline int method_spec(const cJSON *c, MethodSpec *spec) {
     *spec = (MethodSpec){.layer = -1, .guide = GUIDE_FEATURES};
     const char *method = str(c, "method"), *guide = str(c, "guide"), *start = str(c, "baseline");
-    if (!method || method_parse(method, &spec->method) != 0) return -1;
+    int m = method ? text_index(method, method_names, 0, METHODS) : -1;
+    if (m < 0) return -1;
+    spec->method = (Method)m;
     spec->guide = guide && strcmp(guide, "all") == 0 ? GUIDE_ALL : GUIDE_FEATURES;
     spec->smooth = num(c, "smooth", 0);
     const cJSON *noise = cJSON_GetObjectItemCaseSensitive(c, "noise");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "io/image.h"
+#include "io/preprocess.h"
 #include "pipeline.h"
 #include "util/parallel.h"
 #include "util/text.h"
@@ -30,13 +31,14 @@ void cli_usage(FILE *f) {
             "  -o, --output PATH      one image: the PNG to write (default: IMAGE's name\n"
             "                         without its extension + _guided.png, here); several\n"
             "                         images or a DIR: the output directory (required)\n"
-            "      --npy              also write each raw float32 map, (224,224,3), or cam,\n"
-            "                         (224,224), as .npy beside its PNG\n"
+            "      --npy              also write each raw float32 map, (%d,%d,3), or cam,\n"
+            "                         (%d,%d), as .npy beside its PNG\n"
             "      --guide SCOPE      ReLUs that use the guided (deconv) rule in -m guided,\n"
             "                         deconv and guided-gradcam: features (those of\n"
             "                         model.features, the reference recipe) or all\n"
             "                         (default: features)\n"
-            "  -m, --method NAME      ");
+            "  -m, --method NAME      ",
+            PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE);
     char line[320];
     snprintf(line, sizeof line, "%s (default: %s)", methods, method_names[METHOD_GUIDED]);
     text_wrap(f, line, 25, 25, 80);
@@ -56,13 +58,13 @@ void cli_usage(FILE *f) {
             "      --style NAME       color, gray, pos, neg; heatmap or gray for gradcam\n"
             "                         (default: color; heatmap for gradcam)\n"
             "      --full-size        the picture in the original image's frame, not the\n"
-            "                         224x224 crop\n"
+            "                         %dx%d crop\n"
             "  -k, --topk K           top classes to report (default: %d)\n"
             "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
             "                         for any N\n"
             "  -q, --quiet            no results, progress or warnings; only errors\n"
             "\n",
-            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, CLI_DEFAULT_TOPK);
+            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, PREPROCESS_SIZE, PREPROCESS_SIZE, CLI_DEFAULT_TOPK);
     fprintf(f,
             "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
             "      --check class      similarity of the map to the map of another class\n"
@@ -97,12 +99,6 @@ void cli_usage(FILE *f) {
             CLI_DEFAULT_SEED, PIPELINE_MAX_BATCH, IMAGE_MAX_PIXELS);
 }
 
-/* The index of text in names[first, n), or -1. */
-static int parse_name(const char *text, const char *const *names, int first, int n) {
-    for (int i = first; i < n; i++)
-        if (strcmp(text, names[i]) == 0) return i;
-    return -1;
-}
 
 static int parse_long(const char *text, long long lo, long long hi, long long *out) {
     char *end;
@@ -202,7 +198,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         case OPT_SKIP: o->skip_existing = 1; break;
         case OPT_FILES_FROM: o->files_from = optarg; break;
         case OPT_GUIDE:
-            if ((found = parse_name(optarg, guide_names, GUIDE_FEATURES, GUIDES)) < 0) {
+            if ((found = text_index(optarg, guide_names, GUIDE_FEATURES, GUIDES)) < 0) {
                 text_join(names, sizeof names, guide_names + GUIDE_FEATURES,
                           GUIDES - GUIDE_FEATURES, "'", " or ");
                 return error_set(e, "--guide %s: expected %s", optarg, names);
@@ -210,7 +206,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             o->guide = (GuideScope)found;
             break;
         case 'm':
-            if ((found = parse_name(optarg, method_names, 0, METHODS)) < 0) {
+            if ((found = text_index(optarg, method_names, 0, METHODS)) < 0) {
                 text_join(names, sizeof names, method_names, METHODS, "", ", ");
                 return error_set(e, "--method %s: unknown method (available: %s)", optarg,
                                  names);
@@ -218,7 +214,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             o->method = (Method)found;
             break;
         case OPT_STYLE:
-            if ((found = parse_name(optarg, style_names, 0, STYLES)) < 0) {
+            if ((found = text_index(optarg, style_names, 0, STYLES)) < 0) {
                 text_join(names, sizeof names, style_names, STYLES, "", " or ");
                 return error_set(e, "--style %s: expected %s", optarg, names);
             }
@@ -237,7 +233,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                                  CLI_MAX_PASSES);
             break;
         case OPT_BASELINE:
-            if ((found = parse_name(optarg, baseline_names, 0, BASELINES)) < 0) {
+            if ((found = text_index(optarg, baseline_names, 0, BASELINES)) < 0) {
                 text_join(names, sizeof names, baseline_names, BASELINES, "'", " or ");
                 return error_set(e, "--baseline %s: expected %s", optarg, names);
             }
@@ -260,7 +256,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             break;
         }
         case OPT_CHECK:
-            if ((found = parse_name(optarg, check_names, CHECK_CLASS, CHECKS)) < 0) {
+            if ((found = text_index(optarg, check_names, CHECK_CLASS, CHECKS)) < 0) {
                 text_join(names, sizeof names, check_names + CHECK_CLASS, CHECKS - CHECK_CLASS,
                           "'", " or ");
                 return error_set(e, "--check %s: expected %s", optarg, names);

@@ -196,7 +196,7 @@ static int by_path_key(const void *key, const void *item) {
 /* Refuses two inputs writing one file, and an output that is an input (the
  * same path, or an existing file that is the same inode). list is sorted by
  * path and found[i] describes list->items[i]. */
-static int check_outputs(const InputList *list, const Found *found, Error *e) {
+static int refuse_clashing_outputs(const InputList *list, const Found *found, Error *e) {
     size_t n = (size_t)list->n;
     const Input **sorted = malloc((n ? n : 1) * sizeof *sorted);
     FileId *ids = malloc((n ? n : 1) * sizeof *ids);
@@ -271,7 +271,7 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
         }
         rc = assign_outputs(list, found.items, o, e);
     }
-    if (rc == 0) rc = check_outputs(list, found.items, e);
+    if (rc == 0) rc = refuse_clashing_outputs(list, found.items, e);
     if (rc == 0) {
         int kept = 0;
         for (int i = 0; i < list->n; i++) {

@@ -140,8 +140,11 @@ static void add_class(cJSON *j, const Report *r, int class, float score) {
     cJSON_AddNumberToObject(j, "score", score);
 }
 
+/* The record's "status" for each ResultStatus. */
+static const char *const status_names[] = {"ok", "skipped", "error"};
+_Static_assert(sizeof status_names / sizeof *status_names == RESULT_STATUSES, "a name for each value");
+
 static void print_json(const Report *r, const Input *in, const Result *res) {
-    static const char *const status_names[] = {"ok", "skipped", "error"};
     cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
     cJSON_AddStringToObject(j, "input", in->path);
     if (res->written || res->status == RESULT_SKIPPED) {

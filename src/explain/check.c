@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const check_names[CHECKS] = {"none", "class", "randomize"};
+const char *const check_names[] = {"none", "class", "randomize"};
+_Static_assert(sizeof check_names / sizeof *check_names == CHECKS, "a name for each value");
 
 /* The method's map of `target` for input under x's current weights, into
  * out (HWC, explain_map3). */

@@ -10,19 +10,12 @@
 
 static const double PI = 3.14159265358979323846;
 
-const char *const method_names[METHODS] = {
+const char *const method_names[] = {
     "guided", "gradient", "deconv", "grad-x-input", "integrated", "gradcam", "guided-gradcam",
 };
-const char *const baseline_names[BASELINES] = {"black", "zero"};
-
-int method_parse(const char *name, Method *m) {
-    for (int i = 0; i < METHODS; i++)
-        if (strcmp(name, method_names[i]) == 0) {
-            *m = (Method)i;
-            return 0;
-        }
-    return -1;
-}
+_Static_assert(sizeof method_names / sizeof *method_names == METHODS, "a name for each value");
+const char *const baseline_names[] = {"black", "zero"};
+_Static_assert(sizeof baseline_names / sizeof *baseline_names == BASELINES, "a name for each value");
 
 int method_has_cam(Method m) { return m == METHOD_GRADCAM || m == METHOD_GUIDED_GRADCAM; }
 int method_is_cam(Method m) { return m == METHOD_GRADCAM; }

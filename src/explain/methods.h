@@ -72,8 +72,6 @@ typedef struct {
     Baseline baseline; // integrated: where the path starts
 } MethodSpec;
 
-/* "guided" ... "guided-gradcam" -> 0 and *m, or -1 for an unknown name. */
-int method_parse(const char *name, Method *m);
 /* 1 for the methods that compute a cam (gradcam, guided-gradcam). */
 int method_has_cam(Method m);
 /* 1 for the methods whose result is a cam (h, w) rather than a map. */

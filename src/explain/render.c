@@ -7,16 +7,8 @@
 
 #include "io/resize.h"
 
-const char *const style_names[STYLES] = {"color", "gray", "pos", "neg", "heatmap"};
-
-int style_parse(const char *name, Style *style) {
-    for (int i = 0; i < STYLES; i++)
-        if (strcmp(name, style_names[i]) == 0) {
-            *style = (Style)i;
-            return 0;
-        }
-    return -1;
-}
+const char *const style_names[] = {"color", "gray", "pos", "neg", "heatmap"};
+_Static_assert(sizeof style_names / sizeof *style_names == STYLES, "a name for each value");
 
 int style_channels(Style style) { return style == STYLE_GRAY ? 1 : 3; }
 

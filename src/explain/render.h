@@ -30,7 +30,6 @@ typedef enum { STYLE_COLOR, STYLE_GRAY, STYLE_POS, STYLE_NEG, STYLE_HEATMAP, STY
 /* --style's names, in Style's order. */
 extern const char *const style_names[STYLES];
 
-int style_parse(const char *name, Style *style);
 int style_channels(Style style);
 
 /* The color style. Returns 1 when the map was flat and came out mid-grey,

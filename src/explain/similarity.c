@@ -196,7 +196,7 @@ double similarity_ssim(const double *a, const double *b, int h, int w) {
 
 /* ---- The maps ---------------------------------------------------------- */
 
-static int check_finite(const float *m, const char *name, int h, int w, Error *e) {
+static int refuse_non_finite(const float *m, const char *name, int h, int w, Error *e) {
     size_t n = (size_t)h * (size_t)w * 3;
     for (size_t i = 0; i < n; i++)
         if (!isfinite(m[i]))
@@ -229,7 +229,7 @@ int similarity_maps(const float *a, const float *b, int h, int w, Similarity *ou
     if (h < WIN || w < WIN)
         return error_set(e, "similarity: maps are %dx%d, SSIM needs at least %dx%d", h, w, WIN,
                          WIN);
-    if (check_finite(a, "a", h, w, e) != 0 || check_finite(b, "b", h, w, e) != 0) return -1;
+    if (refuse_non_finite(a, "a", h, w, e) != 0 || refuse_non_finite(b, "b", h, w, e) != 0) return -1;
 
     size_t uh = (size_t)h, uw = (size_t)w, n = uh * uw;
     if (uh > SIZE_MAX / sizeof(double) / 12 / uw)

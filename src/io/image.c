@@ -79,8 +79,8 @@ typedef struct {
     size_t idat; // bytes of compressed image data
 } PngHeader;
 
-static int check_png(const unsigned char *d, size_t n, const char *name, PngHeader *hd,
-                     Error *e) {
+static int png_walk_chunks(const unsigned char *d, size_t n, const char *name, PngHeader *hd,
+                           Error *e) {
     uint32_t table[256];
     png_crc_table(table);
     size_t at = 8;
@@ -134,7 +134,7 @@ static size_t png_raw_size(const PngHeader *hd) {
  * whatever the IDAT chunks hold. Inflating them first into a buffer of
  * exactly the size the header promises refuses such a file in bounded
  * memory (the pixels themselves are then decoded by stb as usual). */
-static int check_png_inflate(const unsigned char *d, size_t n, const char *name,
+static int refuse_inflate_bomb(const unsigned char *d, size_t n, const char *name,
                              const PngHeader *hd, Error *e) {
     size_t raw = png_raw_size(hd);
     if (raw == 0 || raw >= INT32_MAX || hd->idat >= INT32_MAX)
@@ -188,15 +188,6 @@ static int decode_gray16(const unsigned char *data, size_t size, const char *nam
     return 0;
 }
 
-int image_size_ok(const char *name, const char *format, int64_t w, int64_t h, int64_t max_pixels,
-                  Error *e) {
-    if (w >= 1 && h >= 1 && w <= IMAGE_MAX_SIDE && h <= IMAGE_MAX_SIDE && w * h <= max_pixels)
-        return 0;
-    return error_set(e, "%s: %s of %" PRId64 "x%" PRId64 " pixels is outside the limits (at most "
-                     "%d a side, %" PRId64 " pixels in all; see --max-pixels)", name, format, w, h,
-                     IMAGE_MAX_SIDE, max_pixels);
-}
-
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
                  Image *img, Error *e) {
     memset(img, 0, sizeof *img);
@@ -208,10 +199,10 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
                          IMAGE_MAX_FILE_BYTES >> 20);
     if (strcmp(format, "JPEG") == 0) return jpeg_decode(data, size, name, max_pixels, img, e);
     PngHeader hd = {0};
-    if (check_png(data, size, name, &hd, e) != 0 ||
+    if (png_walk_chunks(data, size, name, &hd, e) != 0 ||
         image_size_ok(name, format, hd.w, hd.h, max_pixels, e) != 0)
         return -1;
-    if (check_png_inflate(data, size, name, &hd, e) != 0) return -1;
+    if (refuse_inflate_bomb(data, size, name, &hd, e) != 0) return -1;
     // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG
     // colour type, and 8-bit output keeps the high byte of 16-bit data.
     int dw, dh, comp;
@@ -237,10 +228,4 @@ int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
     int rc = image_decode(data, size, path, max_pixels, img, e);
     free(data);
     return rc;
-}
-
-void image_free(Image *img) {
-    if (!img) return;
-    free(img->rgb); // stb_image allocates with malloc (STBI_MALLOC is not overridden)
-    memset(img, 0, sizeof *img);
 }

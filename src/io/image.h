@@ -1,10 +1,11 @@
-/* image.h: 8-bit RGB images and torchvision's ImageNet preprocessing.
+/* image.h: decoding PNG and JPEG files to 8-bit RGB images, and the limits
+ * that keep a hostile file from costing more than a real one (the ImageNet
+ * preprocessing is preprocess.h's).
  *
- * An Image owns its pixels: rgb is (height, width, 3) row-major, 8 bits per
- * channel, allocated by image_load / image_resize and released by image_free.
+ * The Image type and the limits are raster.h's.
  *
  *     Image img = {0};
- *     if (image_load("cat.png", &img, &err) != 0) ...;   // PNG or JPEG -> RGB
+ *     if (image_load("cat.png", IMAGE_MAX_PIXELS, &img, &err) != 0) ...; // PNG or JPEG -> RGB
  *     image_free(&img);
  */
 #ifndef GUIDEDBP_IMAGE_H
@@ -13,22 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/raster.h"
 #include "util/error.h"
-
-typedef struct {
-    int width, height;
-    uint8_t *rgb;    // (height, width, 3)
-    int64_t clipped; // samples of a 16-bit grey PNG above 255, made 255 (below)
-} Image;
-
-/* Limits checked against the file's header before anything is decoded, so
- * a small file that claims a huge image is refused without allocating.
- * IMAGE_MAX_PIXELS is the default of image_load's max_pixels. */
-enum {
-    IMAGE_MAX_FILE_BYTES = 256 << 20,
-    IMAGE_MAX_SIDE = 16384,
-    IMAGE_MAX_PIXELS = 64 << 20,
-};
 
 /* Decodes a PNG (with stb_image) or JPEG (with libjpeg-turbo, exactly as
  * Pillow does: jpeg.h), recognised by its first bytes, not its name, to RGB
@@ -40,14 +27,5 @@ int image_load(const char *path, int64_t max_pixels, Image *img, Error *e);
 /* The same from bytes in memory; name is only used in messages. */
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
                  Image *img, Error *e);
-
-/* 0 when a w x h image is within the limits above and max_pixels, else -1
- * and a message naming the file: what every decoder checks from the header
- * before it allocates a pixel. */
-int image_size_ok(const char *name, const char *format, int64_t w, int64_t h, int64_t max_pixels,
-                  Error *e);
-
-/* Releases the pixels and zeroes the struct; NULL and zeroed images are fine. */
-void image_free(Image *img);
 
 #endif

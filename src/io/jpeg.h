@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "util/error.h"
-#include "io/image.h"
+#include "io/raster.h"
 
 enum { JPEG_MAX_SCANS = 500 };
 

@@ -13,7 +13,7 @@
 #define GUIDEDBP_PREPROCESS_H
 
 #include "util/error.h"
-#include "io/image.h"
+#include "io/raster.h"
 
 /* The network's input side, and Normalize's ImageNet mean and std. */
 enum { PREPROCESS_SIZE = 224 };

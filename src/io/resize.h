@@ -21,7 +21,7 @@
 #define GUIDEDBP_RESIZE_H
 
 #include "util/error.h"
-#include "io/image.h"
+#include "io/raster.h"
 
 int image_resize(const Image *in, int width, int height, Image *out, Error *e);
 

@@ -18,12 +18,7 @@
 #include <stddef.h>
 
 #include "nn/gemm.h"
-
-typedef struct {
-    int in_c, in_h, in_w;
-    int out_c, out_h, out_w;
-    int k, stride, pad;
-} ConvShape;
+#include "nn/im2col.h"
 
 /* Fills out_h/out_w from the other fields (PyTorch's floor rule); returns -1
  * when the kernel does not fit the padded input. */

@@ -161,6 +161,7 @@ DEFINE_GEMM(gemm_avx512, __attribute__((target("avx512f"))), 12, 16)
 #endif
 
 const char *const gemm_isa_names[] = {"sse2", "avx2", "avx512"};
+_Static_assert(sizeof gemm_isa_names / sizeof *gemm_isa_names == GEMM_ISAS, "a name for each value");
 
 int gemm_isa_supported(GemmIsa isa) {
 #if GEMM_X86

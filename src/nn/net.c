@@ -7,7 +7,8 @@
 #include "nn/linear.h"
 #include "nn/pool.h"
 
-const char *const guide_names[GUIDES] = {"none", "features", "all"};
+const char *const guide_names[] = {"none", "features", "all"};
+_Static_assert(sizeof guide_names / sizeof *guide_names == GUIDES, "a name for each value");
 
 void net_bind(Net *net, const Weights *w) { net->weights = w; }
 

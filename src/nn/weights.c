@@ -203,7 +203,7 @@ static void scan_chunk(void *ctx, int task) {
     s->first_bad[task] = bad;
 }
 
-static int check_finite(const SafeTensors *st, const char *path, int threads, Error *e) {
+static int refuse_non_finite(const SafeTensors *st, const char *path, int threads, Error *e) {
     for (int i = 0; i < st->n_tensors; i++) {
         const StTensor *t = &st->tensors[i];
         int chunks = (int)((t->count + FINITE_CHUNK - 1) / FINITE_CHUNK);
@@ -236,7 +236,7 @@ int weights_load(Weights *w, const char *spec, Error *e) {
         return weights_random(w, (uint64_t)seed, e);
     }
     if (safetensors_open(&w->file, spec, e) != 0) return -1;
-    if (bind_file(w, spec, e) != 0 || check_finite(&w->file, spec, parallel_cpus(), e) != 0) {
+    if (bind_file(w, spec, e) != 0 || refuse_non_finite(&w->file, spec, parallel_cpus(), e) != 0) {
         weights_free(w);
         return -1;
     }

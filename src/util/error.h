@@ -2,10 +2,11 @@
  *
  * A function that can fail returns 0 on success and -1 on failure, and on
  * failure fills the caller's Error with one line that names the file (or the
- * argument) and what exactly was wrong. Only src/main.c prints it.
+ * argument) and what exactly was wrong. Only the command line prints it
+ * (cli/report.h).
  *
  *     Error err = {0};
- *     if (image_load(path, &img, &err) != 0) fprintf(stderr, "guidedbp: %s\n", err.msg);
+ *     if (image_load(path, IMAGE_MAX_PIXELS, &img, &err) != 0) report_error(r, err.msg);
  */
 #ifndef GUIDEDBP_ERROR_H
 #define GUIDEDBP_ERROR_H

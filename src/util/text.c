@@ -32,6 +32,12 @@ void text_wrap(FILE *f, const char *text, int col, int indent, int width) {
     fputc('\n', f);
 }
 
+int text_index(const char *s, const char *const *names, int first, int n) {
+    for (int i = first; i < n; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
+
 void text_quote(char *out, size_t len, const char *s) {
     size_t o = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

@@ -23,6 +23,8 @@ void text_join(char *out, size_t len, const char *const *names, int n, const cha
 /* text on f from column `col`, words wrapped before column `width`, each
  * new line indented to `indent`; ends with a newline. */
 void text_wrap(FILE *f, const char *text, int col, int indent, int width);
+/* The index of s in names[first, n), or -1: how a name table is parsed. */
+int text_index(const char *s, const char *const *names, int first, int n);
 /* s quoted into out, at most len bytes with its terminator (len >= 8). */
 void text_quote(char *out, size_t len, const char *s);
 void text_escape_to(FILE *f, const char *s);

@@ -43,7 +43,7 @@ if [ "${FUZZ_MSAN:-0}" = 1 ]; then
     # shellcheck disable=SC2086
     $CC $base -D_GNU_SOURCE $(pkg-config --cflags stb) -fsanitize=fuzzer,memory \
         -fsanitize-memory-track-origins -o "$out/fuzz_image_msan" test/fuzz/fuzz_image.c \
-        src/io/image.c src/io/jpeg.c src/io/png.c src/io/fileio.c src/io/resize.c src/io/preprocess.c src/util/error.c \
+        src/io/image.c src/io/raster.c src/io/jpeg.c src/io/png.c src/io/fileio.c src/io/resize.c src/io/preprocess.c src/util/error.c \
         test/fuzz/stb_image_impl.c $(pkg-config --libs libjpeg) -lm || exit 2
     targets=image_msan
 else

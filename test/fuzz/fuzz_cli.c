@@ -8,6 +8,7 @@
 #include "fuzz_util.h"
 #include "io/image.h"
 #include "cli/labels.h"
+#include "pipeline.h"
 #include "util/parallel.h"
 
 enum { MAX_ARGS = 64 };
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (!found) abort();
         }
         if (o.topk < 0 || o.threads < 0 || o.threads > PARALLEL_MAX_THREADS || o.batch < 1 ||
-            o.batch > CLI_MAX_BATCH || o.shard < 0 || o.shard >= o.shards ||
+            o.batch > PIPELINE_MAX_BATCH || o.shard < 0 || o.shard >= o.shards ||
             o.max_pixels < 1 || o.max_pixels > (int64_t)IMAGE_MAX_SIDE * IMAGE_MAX_SIDE ||
             !o.weights)
             abort();

@@ -23,23 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_check_alloc(8 * size + (1 << 20), "refused weights");
         return 0;
     }
-    const Arch *a = &w.arch;
-    if (a->n_convs < 1 || a->n_convs > ARCH_MAX_CONVS) abort();
-    size_t in_c = 3;
-    for (int i = 0; i < a->n_convs; i++) {
-        size_t k = (size_t)a->conv_k[i], oc = (size_t)w.conv_c[i];
-        if (w.conv_c[i] < 1) abort();
-        read_all(w.conv_w[i], oc * in_c * k * k);
-        read_all(w.conv_b[i], oc);
-        in_c = oc;
-    }
-    size_t in = in_c * (size_t)a->pooled * (size_t)a->pooled;
-    for (int i = 0; i < ARCH_FCS; i++) {
-        size_t out = (size_t)w.fc_out[i];
-        if (w.fc_out[i] < 1) abort();
-        read_all(w.fc_w[i], out * in);
-        read_all(w.fc_b[i], out);
-        in = out;
+    const Graph *g = &w.graph;
+    if (weights_layers(&w) < 1) abort();
+    for (int i = 0; i < g->n_layers; i++) {
+        const Layer *l = &g->layers[i];
+        if (!graph_has_params(l->kind)) continue;
+        size_t k = l->kind == LAYER_CONV ? (size_t)l->k * l->k : 1, out = (size_t)l->width;
+        if (l->width < 1 || l->in_c < 1) abort();
+        read_all(w.w[i], out * (size_t)l->in_c * k);
+        read_all(w.b[i], out);
     }
     weights_free(&w);
     weights_free(&w);
