@@ -1,5 +1,5 @@
 /* Every method and style against PyTorch (test/gen/fixtures_methods.py
- * wrote test/fixtures/methods/ from the definitions in src/methods.h),
+ * wrote test/fixtures/methods/ from the definitions in src/explain/methods.h),
  * plus the numerical pieces on their own: Gauss-Legendre nodes, PyTorch's
  * bilinear upsampling, the jet heatmap. */
 #include <math.h>

@@ -125,6 +125,19 @@ static int parse_u64(const char *text, uint64_t *out) {
     return 0;
 }
 
+/* text as one of names[first, n): its index, or -1 with e saying "OPTION
+ * TEXT: expected a, b or c", each name between `quote`s. */
+static int parse_choice(const char *option, const char *text, const char *const *names, int first,
+                        int n, const char *quote, Error *e) {
+    int found = text_index(text, names, first, n);
+    if (found < 0) {
+        char list[256];
+        text_join(list, sizeof list, names + first, n - first, quote, " or ");
+        error_set(e, "%s %s: expected %s", option, text, list);
+    }
+    return found;
+}
+
 /* "I/N" with 0 <= I < N. */
 static int parse_shard(const char *text, int *shard, int *shards) {
     const char *slash = strchr(text, '/');
@@ -198,11 +211,9 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         case OPT_SKIP: o->skip_existing = 1; break;
         case OPT_FILES_FROM: o->files_from = optarg; break;
         case OPT_GUIDE:
-            if ((found = text_index(optarg, guide_names, GUIDE_FEATURES, GUIDES)) < 0) {
-                text_join(names, sizeof names, guide_names + GUIDE_FEATURES,
-                          GUIDES - GUIDE_FEATURES, "'", " or ");
-                return error_set(e, "--guide %s: expected %s", optarg, names);
-            }
+            if ((found = parse_choice("--guide", optarg, guide_names, GUIDE_FEATURES, GUIDES, "'",
+                                      e)) < 0)
+                return CLI_ERROR;
             o->guide = (GuideScope)found;
             break;
         case 'm':
@@ -214,10 +225,8 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             o->method = (Method)found;
             break;
         case OPT_STYLE:
-            if ((found = text_index(optarg, style_names, 0, STYLES)) < 0) {
-                text_join(names, sizeof names, style_names, STYLES, "", " or ");
-                return error_set(e, "--style %s: expected %s", optarg, names);
-            }
+            if ((found = parse_choice("--style", optarg, style_names, 0, STYLES, "", e)) < 0)
+                return CLI_ERROR;
             o->style = (Style)found;
             style_given = 1;
             break;
@@ -233,10 +242,8 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                                  CLI_MAX_PASSES);
             break;
         case OPT_BASELINE:
-            if ((found = text_index(optarg, baseline_names, 0, BASELINES)) < 0) {
-                text_join(names, sizeof names, baseline_names, BASELINES, "'", " or ");
-                return error_set(e, "--baseline %s: expected %s", optarg, names);
-            }
+            if ((found = parse_choice("--baseline", optarg, baseline_names, 0, BASELINES, "'", e)) < 0)
+                return CLI_ERROR;
             o->baseline = (Baseline)found;
             baseline_given = 1;
             break;
@@ -256,11 +263,8 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             break;
         }
         case OPT_CHECK:
-            if ((found = text_index(optarg, check_names, CHECK_CLASS, CHECKS)) < 0) {
-                text_join(names, sizeof names, check_names + CHECK_CLASS, CHECKS - CHECK_CLASS,
-                          "'", " or ");
-                return error_set(e, "--check %s: expected %s", optarg, names);
-            }
+            if ((found = parse_choice("--check", optarg, check_names, CHECK_CLASS, CHECKS, "'", e)) < 0)
+                return CLI_ERROR;
             o->check = (CheckKind)found;
             break;
         case OPT_VS: o->vs_arg = optarg; break;

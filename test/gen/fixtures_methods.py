@@ -30,7 +30,7 @@ Captum and pytorch-grad-cam are not installed here (and there is no
 network), so every method is written out directly in torch, following
 those libraries' code (captum/attr/_core/integrated_gradients.py and
 _utils/approximation_methods.py, pytorch_grad_cam/grad_cam.py), and checked
-against a second formulation. The definitions, exactly as src/methods.h
+against a second formulation. The definitions, exactly as src/explain/methods.h
 implements them:
 
   gradient        d score / d x, x the normalized input (1, 3, 224, 224)

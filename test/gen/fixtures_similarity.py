@@ -10,7 +10,7 @@ no header) and reference.json, which lists every case with its files,
 dtype, shape and the values SciPy and scikit-image compute:
 
   "maps"      pairs of (h, w, 3) float32 saliency maps, with spearman_abs,
-              spearman and ssim as src/similarity.h defines them;
+              spearman and ssim as src/explain/similarity.h defines them;
   "ssim"      pairs of 2-D float64 images, with structural_similarity(a, b,
               data_range=1);
   "spearman"  pairs of 1-D float64 vectors, with spearmanr(x, y).

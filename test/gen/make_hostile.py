@@ -622,7 +622,7 @@ def fuzz_seeds():
         seeds[d + "/unaligned_header.safetensors"] = safetensors(model_entries(), pad_to=0)
     seeds["weights/width2.safetensors"] = safetensors(
         [[n, "F32", s, values(count(s), 3), None] for n, s in alexnet_tensors(2, 3)])
-    # VGG-11 shaped, width 1, named by __metadata__ "arch" (src/arch.c).
+    # VGG-11 shaped, width 1, named by __metadata__ "arch" (src/nn/graph.c).
     vgg, in_c = [], 3
     for m in (0, 3, 6, 8, 11, 13, 16, 18):
         vgg += [("features.%d.weight" % m, [1, in_c, 3, 3]), ("features.%d.bias" % m, [1])]
