@@ -29,31 +29,58 @@ is written as its own contiguous row-major copy, the values torch's
 .contiguous() gives, bit for bit.
 
 Architectures. A state_dict whose names are torchvision's features.N.* /
-classifier.N.* must be one of ARCHS: alexnet, vgg11, vgg13, vgg16, vgg19
+classifier.N.* must be one of VGG_ARCHS: alexnet, vgg11, vgg13, vgg16, vgg19
 (torchvision's cfgs A, B, D, E) or vgg11_bn ... vgg19_bn. It is recognised by
 its tensor names, which fix the layer sequence (a max pool has no tensors but
 takes a module index), then its shapes are checked against that sequence
 with the widths free: reduced-width models convert. Anything else under those
 names is refused, saying what the names describe and which architecture is
-nearest. The architecture is recorded as __metadata__ "arch". Tensors are
-written in torchvision's state_dict order. A state_dict that uses none of
-those names (any other module) converts as it is, without "arch".
+nearest.
 
-BatchNorm folding (the vgg*_bn models). BatchNorm2d at features.N+1 is folded
-into the convolution at features.N, as eval mode computes it: per output
-channel c, s = gamma[c] / sqrt(running_var[c] + eps), W'[c] = W[c] * s,
+A state_dict with none of those names but a bn1.* or layer1.* ... layer4.*
+tensor must be one of RESNET_ARCHS, torchvision's ResNets: resnet18 and
+resnet34 (BasicBlock: conv1, conv2 per block), resnet50, resnet101 and
+resnet152 (Bottleneck: conv1, conv2, conv3). The blocks per stage, counted
+from the layerS.B.* names, and the block kind (conv3 present or not) give the
+depth; any other count is refused, naming the counts found. The names must
+then be exactly that model's: conv1 and bn1, layerS.B.convK and bnK, a
+layerS.B.downsample (a 1x1 convolution, .0, and its BatchNorm, .1) where
+torchvision puts one, fc. Where that is depends on the widths: torchvision's
+_make_layer gives a stage's first block a downsample when it strides
+(layer2 ... layer4) or when its input channels differ from planes x
+expansion, which at full size is layer1.0 of a Bottleneck model only, but at
+reduced widths can be any model's layer1.0 or none. Widths are free as for
+VGG (stem, planes of each stage, classes), but each shape must chain as
+torchvision builds it: 7x7 stem, 3x3 or 1x1 kernels as the block kind has
+them, a Bottleneck's width = planes and output planes x 4, every block of a
+stage of the same planes.
+
+The architecture is recorded as __metadata__ "arch" (resnet50, vgg16, ...).
+Tensors are written in torchvision's state_dict order. A state_dict that
+uses none of those names (any other module) converts as it is, without
+"arch"; so do conv1.* and fc.* alone, names too common to claim.
+
+BatchNorm folding (the vgg*_bn models and every ResNet). A BatchNorm2d is
+folded into the convolution before it (features.N+1 into features.N;
+bn1 into conv1, layerS.B.bnK into layerS.B.convK, layerS.B.downsample.1 into
+layerS.B.downsample.0), as eval mode computes it: per output channel c,
+s = gamma[c] / sqrt(running_var[c] + eps), W'[c] = W[c] * s,
 b'[c] = (b[c] - running_mean[c]) * s + beta[c], in float64 from the float32
-values, rounded once to float32. eps is 1e-5, BatchNorm2d's default, which
-torchvision's VGG uses: a state_dict does not record eps (a constructor
-argument, not a tensor), so a model built with another eps would convert
-wrongly. The folded tensors keep the convolution's names; the BatchNorm's
-five tensors (weight, bias, running_mean, running_var, num_batches_tracked)
-are not written, so a _bn file's convolutions are at their original module
-indices (features.0, 3, 7, ... for vgg16_bn), each ReLU at convolution + 2.
+values, rounded once to float32. A ResNet convolution has no bias: b is 0
+and the bias written, CONV.bias, is new. eps is 1e-5, BatchNorm2d's default,
+which torchvision's VGG and ResNet use: a state_dict does not record eps (a
+constructor argument, not a tensor), so a model built with another eps would
+convert wrongly. The folded tensors keep the convolution's names; the
+BatchNorm's five tensors (weight, bias, running_mean, running_var,
+num_batches_tracked) are not written, so a _bn file's convolutions are at
+their original module indices (features.0, 3, 7, ... for vgg16_bn), each ReLU
+at convolution + 2, and a ResNet file holds CONV.weight and CONV.bias for
+every convolution, in state_dict order, then fc.weight and fc.bias.
 
 --expect ARCH also requires exactly torchvision's full-size ARCH: its tensor
-names and shapes (1000 classes), what `make weights` uses. --expect any
-requires one of ARCHS at any widths.
+names and shapes (1000 classes; a ResNet's stem 64 and planes 64, 128, 256,
+512), what `make weights` uses. --expect any requires one of ARCHS (VGG_ARCHS
+and RESNET_ARCHS) at any widths.
 
 The output is written atomically (temp file in the same directory, fsync,
 rename): a failed conversion leaves no OUT behind. Expected failures print one
@@ -115,7 +142,7 @@ STORAGE_DTYPES = {
 # which is checked and dropped (see _is_bn_counter).
 ITEMSIZE = {"float32": 4, "int64": 8}
 
-# BatchNorm2d's eps. torchvision's VGG uses the default, 1e-5; the
+# BatchNorm2d's eps. torchvision's VGG and ResNet use the default, 1e-5; the
 # state_dict does not record it (it is a constructor argument, not a tensor),
 # so the converter assumes it.
 BN_EPS = 1e-5
@@ -153,6 +180,17 @@ class Layout:
 
     def names(self):
         return ["%s.%s" % (m, p) for m, params in self.modules() for p in params]
+
+    def bn_pairs(self):
+        """[(convolution, the BatchNorm2d folded into it)], in order."""
+        if not self.bn:
+            return []
+        return [("features.%d" % i, "features.%d" % (i + 1)) for i, _, _ in self.convs]
+
+    def output_names(self):
+        """The names written, in order: every layer's weight and bias."""
+        return ["%s.%s" % (m, p) for m, params in self.modules() if params == LINEAR_PARAMS
+                for p in LINEAR_PARAMS]
 
     def full_shapes(self):
         """[(name, shape)] of torchvision's full-size model, state_dict order."""
@@ -209,6 +247,102 @@ def _vgg_layout(name, cfg, bn):
     return Layout(name, convs, bn, (0, 3, 6), 7)
 
 
+class ResNetLayout:
+    """Where torchvision's ResNet keeps its parameters.
+
+    bottleneck: Bottleneck blocks (conv1 1x1, conv2 3x3, conv3 1x1, output
+    planes x 4) rather than BasicBlock (conv1, conv2, both 3x3, output planes);
+    blocks: the blocks of layer1 ... layer4; stem_downsample: whether layer1.0
+    has a downsample (layer2.0 ... layer4.0 always have one: they stride), which
+    torchvision decides from the widths, None for its full-size choice; stem,
+    planes, classes: torchvision's full widths. Every convolution is followed
+    by its BatchNorm2d, so bn is always True."""
+
+    bn = True
+
+    def __init__(self, name, bottleneck, blocks, stem_downsample=None, stem=64,
+                 planes=(64, 128, 256, 512), classes=1000):
+        self.name = name
+        self.bottleneck = bottleneck
+        self.blocks = tuple(blocks)
+        self.expansion = 4 if bottleneck else 1
+        self.kernels = (1, 3, 1) if bottleneck else (3, 3)
+        # At full size layer1.0 needs one exactly when its input, the stem's
+        # 64 channels, is not 64 x expansion.
+        self.stem_downsample = bottleneck if stem_downsample is None else stem_downsample
+        self.stem = stem
+        self.planes = tuple(planes)
+        self.classes = classes
+
+    def has_downsample(self, stage, block):
+        return block == 0 and (stage > 1 or self.stem_downsample)
+
+    def block_names(self):
+        """[(stage 1..4, block index, 'layerS.B')], in order."""
+        return [(s, b, "layer%d.%d" % (s, b))
+                for s, n in enumerate(self.blocks, 1) for b in range(n)]
+
+    def bn_pairs(self):
+        """[(convolution, the BatchNorm2d folded into it)], in state_dict order."""
+        pairs = [("conv1", "bn1")]
+        for s, b, block in self.block_names():
+            pairs += [("%s.conv%d" % (block, k), "%s.bn%d" % (block, k))
+                      for k in range(1, len(self.kernels) + 1)]
+            if self.has_downsample(s, b):
+                pairs.append((block + ".downsample.0", block + ".downsample.1"))
+        return pairs
+
+    def names(self):
+        out = []
+        for conv, bn in self.bn_pairs():
+            out.append(conv + ".weight")
+            out += ["%s.%s" % (bn, p) for p in BN_PARAMS]
+        return out + ["fc.%s" % p for p in LINEAR_PARAMS]
+
+    def output_names(self):
+        """The names written, in order: each convolution's weight and (new) bias, fc's."""
+        return ["%s.%s" % (conv, p) for conv, _ in self.bn_pairs() for p in LINEAR_PARAMS] + \
+            ["fc.%s" % p for p in LINEAR_PARAMS]
+
+    def full_shapes(self):
+        """[(name, shape)] of torchvision's full-size model, state_dict order."""
+        shapes = {"conv1.weight": (self.stem, 3, 7, 7)}
+        widths = {"conv1": self.stem}
+        c_in = self.stem
+        for s, b, block in self.block_names():
+            planes = self.planes[s - 1]
+            c_out = planes * self.expansion
+            ins = (c_in,) + (planes,) * (len(self.kernels) - 1)
+            outs = (planes,) * (len(self.kernels) - 1) + (c_out,)
+            for k, (o, i, kernel) in enumerate(zip(outs, ins, self.kernels), 1):
+                shapes["%s.conv%d.weight" % (block, k)] = (o, i, kernel, kernel)
+                widths["%s.conv%d" % (block, k)] = o
+            if self.has_downsample(s, b):
+                shapes[block + ".downsample.0.weight"] = (c_out, c_in, 1, 1)
+                widths[block + ".downsample.0"] = c_out
+            c_in = c_out
+        for conv, bn in self.bn_pairs():
+            for p in BN_PARAMS:
+                shapes["%s.%s" % (bn, p)] = () if p == "num_batches_tracked" else (widths[conv],)
+        shapes["fc.weight"] = (self.classes, c_in)
+        shapes["fc.bias"] = (self.classes,)
+        return [(n, shapes[n]) for n in self.names()]
+
+    def describe(self):
+        """The block kind and counts, for messages."""
+        return "%s stages of %s blocks" % ("Bottleneck" if self.bottleneck else "BasicBlock",
+                                           ", ".join(str(n) for n in self.blocks))
+
+
+# torchvision.models.resnet: name -> (Bottleneck, blocks of layer1 ... layer4).
+RESNET_BLOCKS = collections.OrderedDict([
+    ("resnet18", (False, (2, 2, 2, 2))),
+    ("resnet34", (False, (3, 4, 6, 3))),
+    ("resnet50", (True, (3, 4, 6, 3))),
+    ("resnet101", (True, (3, 4, 23, 3))),
+    ("resnet152", (True, (3, 8, 36, 3))),
+])
+
 LAYOUTS = collections.OrderedDict()
 LAYOUTS["alexnet"] = Layout(
     "alexnet", [(0, 11, 64), (3, 5, 192), (6, 3, 384), (8, 3, 256), (10, 3, 256)], False,
@@ -217,7 +351,11 @@ for _bn in (False, True):
     for _name, _cfg in VGG_CFGS.items():
         _full = _name + ("_bn" if _bn else "")
         LAYOUTS[_full] = _vgg_layout(_full, _cfg, _bn)
-ARCHS = tuple(LAYOUTS)
+VGG_ARCHS = tuple(LAYOUTS)
+for _name, (_bottleneck, _blocks) in RESNET_BLOCKS.items():
+    LAYOUTS[_name] = ResNetLayout(_name, _bottleneck, _blocks)
+RESNET_ARCHS = tuple(RESNET_BLOCKS)
+ARCHS = VGG_ARCHS + RESNET_ARCHS
 
 # torchvision.models.alexnet(): names in state_dict order, with shapes.
 ALEXNET = LAYOUTS["alexnet"].full_shapes()

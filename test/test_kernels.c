@@ -179,14 +179,14 @@ static void test_maxpool_takes_first_maximum_and_routes_gradient_there(void) {
     float x[25], y[4], dy[4] = {1, 2, 3, 4}, dx[25];
     int32_t at[4];
     for (int i = 0; i < 25; i++) x[i] = 0.5f;
-    maxpool_forward(y, at, x, 1, 5, 5, 3, 2, 2, 2);
+    maxpool_forward(y, at, x, 1, 5, 5, 3, 2, 0, 2, 2);
     CHECK(at[0] == 0 && at[1] == 2 && at[2] == 10 && at[3] == 12);
     maxpool_backward(dx, dy, at, 1, 5, 5, 2, 2);
     CHECK(dx[0] == 1 && dx[2] == 2 && dx[10] == 3 && dx[12] == 4);
     // A shared maximum in the overlap: all four windows pick the centre,
     // which then receives the sum of their gradients.
     x[12] = 9.0f;
-    maxpool_forward(y, at, x, 1, 5, 5, 3, 2, 2, 2);
+    maxpool_forward(y, at, x, 1, 5, 5, 3, 2, 0, 2, 2);
     maxpool_backward(dx, dy, at, 1, 5, 5, 2, 2);
     CHECK(y[0] == 9.0f && y[3] == 9.0f);
     CHECK_MSG(dx[12] == 10.0f, "dx[12] = %g", dx[12]);
@@ -195,35 +195,46 @@ static void test_maxpool_takes_first_maximum_and_routes_gradient_there(void) {
     CHECK(total == 10.0f);
 }
 
+/* 3x3/2 pools, unpadded (AlexNet's) and padded by 1 (ResNet's), against
+ * the first maximum of each window's cells inside the input. */
 static void test_maxpool_matches_naive_on_random_input(void) {
-    int c = 3, h = 13, w = 11, oh = 6, ow = 5;
-    float *x = randn_buf((size_t)c * h * w), y[90];
-    int32_t at[90];
+    int c = 3, h = 13, w = 11;
+    float *x = randn_buf((size_t)c * h * w), y[126];
+    int32_t at[126];
     // Coarse values make ties common.
     for (int i = 0; i < c * h * w; i++) x[i] = roundf(x[i] * 2.0f);
-    maxpool_forward(y, at, x, c, h, w, 3, 2, oh, ow);
-    int ok = 1;
-    for (int ch = 0; ch < c; ch++)
-        for (int i = 0; i < oh; i++)
-            for (int j = 0; j < ow; j++) {
-                int best = -1;
-                for (int a = 0; a < 3; a++)
-                    for (int b = 0; b < 3; b++) {
-                        int idx = (2 * i + a) * w + 2 * j + b;
-                        if (best < 0 || x[ch * h * w + idx] > x[ch * h * w + best]) best = idx;
-                    }
-                int o = (ch * oh + i) * ow + j;
-                ok &= at[o] == best && y[o] == x[ch * h * w + best];
-            }
-    CHECK(ok);
+    for (int pad = 0; pad <= 1; pad++) {
+        int oh = (h + 2 * pad - 3) / 2 + 1, ow = (w + 2 * pad - 3) / 2 + 1;
+        maxpool_forward(y, at, x, c, h, w, 3, 2, pad, oh, ow);
+        int ok = 1;
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++) {
+                    int best = -1;
+                    for (int a = 0; a < 3; a++)
+                        for (int b = 0; b < 3; b++) {
+                            int yy = 2 * i + a - pad, xx = 2 * j + b - pad, idx = yy * w + xx;
+                            if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+                            if (best < 0 || x[ch * h * w + idx] > x[ch * h * w + best]) best = idx;
+                        }
+                    int o = (ch * oh + i) * ow + j;
+                    ok &= at[o] == best && y[o] == x[ch * h * w + best];
+                }
+        CHECK_MSG(ok, "pad %d", pad);
+    }
     free(x);
 }
 
 static void test_maxpool_propagates_nan_like_pytorch(void) {
     float x[9] = {1, 2, 3, 4, NAN, 9, 7, 8, 6}, y[1];
     int32_t at[1];
-    maxpool_forward(y, at, x, 1, 3, 3, 3, 2, 1, 1);
+    maxpool_forward(y, at, x, 1, 3, 3, 3, 2, 0, 1, 1);
     CHECK(isnan(y[0]) && at[0] == 4);
+    // Padded, the windows that hold the NaN take it too, and only them.
+    float yp[4];
+    int32_t ap[4];
+    maxpool_forward(yp, ap, x, 1, 3, 3, 3, 2, 1, 2, 2);
+    CHECK(isnan(yp[0]) && ap[0] == 4 && isnan(yp[3]) && ap[3] == 4);
 }
 
 static void check_avgpool(int c, int h, int w, int oh, int ow) {

@@ -275,6 +275,50 @@ static void test_full_alexnet_bits_do_not_depend_on_batch_or_threads(void) {
     weights_free(&w);
 }
 
+/* Each architecture's graph: its layers with weights, its names, and for
+ * the ResNets the shapes torchvision gives at 224x224. */
+static void test_architectures_have_torchvisions_layers(void) {
+    static const struct {
+        const char *arch;
+        int params;          // convolutions + linear layers
+        const char *name;    // a module name it must have
+        const char *output;  // ... and a module whose output shape is `c h w`
+        int c, h, w;
+    } cases[] = {
+        {"alexnet", 8, "features.10", "features.12", 256, 6, 6},
+        {"vgg16_bn", 16, "features.42", "features.43", 512, 7, 7},
+        {"resnet18", 21, "layer3.1.conv2", "layer4", 512, 7, 7},
+        {"resnet34", 37, "layer3.5.relu", "layer2.3", 128, 28, 28},
+        {"resnet50", 54, "layer1.0.downsample.0", "layer4.2", 2048, 7, 7},
+        {"resnet101", 105, "layer3.22.conv3", "maxpool", 64, 56, 56},
+        {"resnet152", 156, "layer3.35.add", "layer3", 1024, 14, 14},
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        Graph g;
+        Error e;
+        CHECK_MSG(graph_build(&g, cases[t].arch) == 0, "%s", cases[t].arch);
+        CHECK_MSG(graph_shapes(&g, 3, 224, 224, &e) == 0, "%s: %s", cases[t].arch, e.msg);
+        CHECK_MSG(graph_params(&g) == cases[t].params, "%s: %d layers with weights",
+                  cases[t].arch, graph_params(&g));
+        CHECK_MSG(graph_find(&g, cases[t].name) >= 0, "%s: no %s", cases[t].arch, cases[t].name);
+        int o = graph_find(&g, cases[t].output);
+        CHECK_MSG(o >= 0 && g.layers[o].out_c == cases[t].c && g.layers[o].out_h == cases[t].h &&
+                      g.layers[o].out_w == cases[t].w,
+                  "%s: %s", cases[t].arch, cases[t].output);
+        const Layer *last = &g.layers[g.n_layers - 1];
+        CHECK(last->kind == LAYER_LINEAR && last->out_c == 1000);
+    }
+    // A ResNet block's ReLU module is called after each conv but the last
+    // and after the add; its name finds the first call.
+    Graph g;
+    graph_build(&g, "resnet50");
+    int calls = 0;
+    for (int i = 0; i < g.n_layers; i++) calls += strcmp(g.layers[i].name, "layer2.1.relu") == 0;
+    CHECK_MSG(calls == 3, "layer2.1.relu is called %d times", calls);
+    int first = graph_find(&g, "layer2.1.relu");
+    CHECK(first >= 0 && g.layers[first - 1].kind == LAYER_CONV);
+}
+
 static void test_too_small_input_is_refused(void) {
     SmallModel m;
     small_alexnet(&m);
@@ -291,6 +335,7 @@ int main(void) {
     RUN(test_residual_graph_backward_matches_finite_differences);
     RUN(test_guide_scopes_apply_the_rule_where_asked);
     RUN(test_full_alexnet_bits_do_not_depend_on_batch_or_threads);
+    RUN(test_architectures_have_torchvisions_layers);
     RUN(test_too_small_input_is_refused);
     return test_summary();
 }

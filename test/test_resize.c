@@ -157,7 +157,7 @@ static void test_rejects_bad_arguments(void) {
 
 /* A window of a resize is exactly that part of the whole resize. */
 static void test_window_is_part_of_the_whole(void) {
-    Image in = {97, 61, malloc(97 * 61 * 3)}, whole = {0}, part = {0};
+    Image in = {.width = 97, .height = 61, .rgb = malloc(97 * 61 * 3)}, whole = {0}, part = {0};
     for (int i = 0; i < 97 * 61 * 3; i++) in.rgb[i] = (uint8_t)(i * 7919 % 251);
     const int sizes[][2] = {{336, 224}, {50, 40}, {97, 30}, {300, 61}, {97, 61}};
     const int windows[][4] = {{56, 0, 224, 224}, {3, 5, 40, 30}, {0, 7, 97, 20},

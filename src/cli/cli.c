@@ -20,12 +20,13 @@ void cli_usage(FILE *f) {
     text_join(methods, sizeof methods, method_names, METHODS, "", " or ");
     fprintf(f,
             "Usage: guidedbp [options] IMAGE|DIR...\n"
-            "Saliency maps of PNG/JPEG images for a class of torchvision's AlexNet:\n"
-            "guided backpropagation, and the other gradient methods below.\n"
+            "Saliency maps of PNG/JPEG images for a class of a torchvision AlexNet, VGG or\n"
+            "ResNet: guided backpropagation, and the other gradient methods below.\n"
             "\n"
-            "  -w, --weights FILE     safetensors weights, or random:SEED for torchvision's\n"
-            "                         default initialisation (default: $GUIDEDBP_WEIGHTS,\n"
-            "                         else " CLI_DEFAULT_WEIGHTS ")\n"
+            "  -w, --weights FILE     safetensors weights, or random:SEED (AlexNet) or\n"
+            "                         random:ARCH:SEED (e.g. random:resnet50:0) for weights\n"
+            "                         drawn at random (README: Weights) (default:\n"
+            "                         $GUIDEDBP_WEIGHTS, else " CLI_DEFAULT_WEIGHTS ")\n"
             "  -c, --class N|NAME     target class, index or ImageNet name (default: the\n"
             "                         predicted class)\n"
             "  -o, --output PATH      one image: the PNG to write (default: IMAGE's name\n"
@@ -35,17 +36,19 @@ void cli_usage(FILE *f) {
             "                         (%d,%d), as .npy beside its PNG\n"
             "      --guide SCOPE      ReLUs that use the guided (deconv) rule in -m guided,\n"
             "                         deconv and guided-gradcam: features (those of\n"
-            "                         model.features, the reference recipe) or all\n"
-            "                         (default: features)\n"
+            "                         model.features, the reference recipe; in a ResNet,\n"
+            "                         every ReLU) or all (default: features)\n"
             "  -m, --method NAME      ",
             PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE);
     char line[320];
     snprintf(line, sizeof line, "%s (default: %s)", methods, method_names[METHOD_GUIDED]);
     text_wrap(f, line, 25, 25, 80);
     fprintf(f,
-            "      --layer NAME       gradcam's layer (default: the last ReLU of\n"
-            "                         model.features, features.11 in AlexNet); with\n"
-            "                         --channel, the layer whose channel is the target\n"
+            "      --layer NAME       gradcam's layer (default: the last ReLU before the\n"
+            "                         classifier: features.11 in AlexNet, layer4 in a\n"
+            "                         ResNet); with --channel, the layer whose channel is\n"
+            "                         the target. A ResNet's blocks and stages (layer3.1,\n"
+            "                         layer4) name their outputs\n"
             "      --channel K        target: the sum of channel K of --layer's output\n"
             "                         instead of a class score\n"
             "      --smooth N         SmoothGrad: average over N noisy copies (default: off)\n"

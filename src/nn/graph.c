@@ -1,43 +1,46 @@
 #include "nn/graph.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Appends layer `kind` reading the previous layer's output, named
- * prefix.index (the only place a module name is formatted) or prefix alone
- * when index < 0. */
-static Layer *push(Graph *g, LayerKind kind, const char *prefix, int index) {
+/* Appends layer `kind` reading the previous layer's output, its module
+ * name formatted from fmt (the only place names are made). */
+__attribute__((format(printf, 3, 4))) static Layer *push(Graph *g, LayerKind kind,
+                                                         const char *fmt, ...) {
     Layer *l = &g->layers[g->n_layers];
     memset(l, 0, sizeof *l);
     l->kind = kind;
     l->in = g->n_layers++;
     l->in2 = -1;
-    if (index < 0) snprintf(l->name, sizeof l->name, "%s", prefix);
-    else snprintf(l->name, sizeof l->name, "%s.%d", prefix, index);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->name, sizeof l->name, fmt, ap);
+    va_end(ap);
     return l;
 }
 
 static void conv(Graph *g, int module, int width, int k, int stride, int pad) {
-    Layer *l = push(g, LAYER_CONV, "features", module);
+    Layer *l = push(g, LAYER_CONV, "features.%d", module);
     l->width = width, l->k = k, l->stride = stride, l->pad = pad, l->conv_part = 1;
 }
 
 static void relu(Graph *g, const char *prefix, int module, int conv_part) {
-    push(g, LAYER_RELU, prefix, module)->conv_part = conv_part;
+    push(g, LAYER_RELU, "%s.%d", prefix, module)->conv_part = conv_part;
 }
 
 static void maxpool(Graph *g, int module, int k, int stride) {
-    Layer *l = push(g, LAYER_MAXPOOL, "features", module);
+    Layer *l = push(g, LAYER_MAXPOOL, "features.%d", module);
     l->k = k, l->stride = stride, l->conv_part = 1;
 }
 
 /* avgpool to side x side, then the classifier: linear-relu, linear-relu,
  * linear, at torchvision's module indices (the gaps are its Dropouts). */
 static void classifier(Graph *g, int side, const int fc[3], const int fc_relu[2]) {
-    push(g, LAYER_AVGPOOL, "avgpool", -1)->k = side;
+    push(g, LAYER_AVGPOOL, "avgpool")->k = side;
     static const int widths[3] = {4096, 4096, 1000};
     for (int i = 0; i < 3; i++) {
-        push(g, LAYER_LINEAR, "classifier", fc[i])->width = widths[i];
+        push(g, LAYER_LINEAR, "classifier.%d", fc[i])->width = widths[i];
         if (i < 2) relu(g, "classifier", fc_relu[i], 0);
     }
 }
@@ -81,6 +84,84 @@ static void vgg(Graph *g, const int *cfg, int bn) {
     classifier(g, 7, fc, fc_relu);
 }
 
+/* torchvision's ResNets: blocks per stage, and the block kind. */
+static const struct {
+    const char *name;
+    int bottleneck;
+    int blocks[4];
+} resnets[] = {
+    {"resnet18", 0, {2, 2, 2, 2}},  {"resnet34", 0, {3, 4, 6, 3}},
+    {"resnet50", 1, {3, 4, 6, 3}},  {"resnet101", 1, {3, 4, 23, 3}},
+    {"resnet152", 1, {3, 8, 36, 3}},
+};
+
+/* A convolution (its BatchNorm folded in) of value `in`; returns its
+ * output's value. */
+static int rconv(Graph *g, int in, int width, int k, int stride, const char *block,
+                 const char *name) {
+    Layer *l = push(g, LAYER_CONV, "%s%s%s", block, *block ? "." : "", name);
+    l->in = in, l->width = width, l->k = k, l->stride = stride, l->pad = k / 2, l->conv_part = 1;
+    return g->n_layers;
+}
+
+static int rrelu(Graph *g, int in, const char *block) {
+    Layer *l = push(g, LAYER_RELU, "%s%srelu", block, *block ? "." : "");
+    l->in = in, l->conv_part = 1;
+    return g->n_layers;
+}
+
+/* `name` also names layer `layer`'s output: a block's or a stage's. */
+static void alias(Graph *g, const char *name, int layer) {
+    GraphAlias *a = &g->aliases[g->n_aliases++];
+    snprintf(a->name, sizeof a->name, "%s", name);
+    a->layer = layer;
+}
+
+/* torchvision.models.resnet: the stem (7x7/2 conv, ReLU, 3x3/2 max pool
+ * with padding 1), four stages whose first block strides by 2 (but the
+ * first stage's) and takes a 1x1 conv shortcut where the shape changes,
+ * out += identity then ReLU, AdaptiveAvgPool2d(1), fc. torchvision applies
+ * each block's one ReLU module two or three times: each call is a layer of
+ * that name. The add has no module; it is named BLOCK.add. */
+static void resnet(Graph *g, int bottleneck, const int blocks[4]) {
+    g->init = GRAPH_INIT_RESNET;
+    int v = rrelu(g, rconv(g, 0, 64, 7, 2, "", "conv1"), "");
+    Layer *pool = push(g, LAYER_MAXPOOL, "maxpool");
+    pool->in = v, pool->k = 3, pool->stride = 2, pool->pad = 1, pool->conv_part = 1;
+    v = g->n_layers;
+    int inplanes = 64, expansion = bottleneck ? 4 : 1;
+    for (int s = 0; s < 4; s++) {
+        int planes = 64 << s;
+        for (int b = 0; b < blocks[s]; b++) {
+            char block[GRAPH_NAME_LEN];
+            snprintf(block, sizeof block, "layer%d.%d", s + 1, b);
+            int stride = s > 0 && b == 0 ? 2 : 1, x = v, y;
+            if (bottleneck) {
+                y = rrelu(g, rconv(g, x, planes, 1, 1, block, "conv1"), block);
+                y = rrelu(g, rconv(g, y, planes, 3, stride, block, "conv2"), block);
+                y = rconv(g, y, planes * 4, 1, 1, block, "conv3");
+            } else {
+                y = rrelu(g, rconv(g, x, planes, 3, stride, block, "conv1"), block);
+                y = rconv(g, y, planes, 3, 1, block, "conv2");
+            }
+            int identity = x;
+            if (stride != 1 || inplanes != planes * expansion)
+                identity = rconv(g, x, planes * expansion, 1, stride, block, "downsample.0");
+            Layer *add = push(g, LAYER_ADD, "%s.add", block);
+            add->in = y, add->in2 = identity, add->conv_part = 1;
+            v = rrelu(g, g->n_layers, block);
+            alias(g, block, v - 1);
+            inplanes = planes * expansion;
+        }
+        char stage[GRAPH_NAME_LEN];
+        snprintf(stage, sizeof stage, "layer%d", s + 1);
+        alias(g, stage, v - 1);
+    }
+    Layer *avg = push(g, LAYER_AVGPOOL, "avgpool");
+    avg->in = v, avg->k = 1;
+    push(g, LAYER_LINEAR, "fc")->width = 1000;
+}
+
 int graph_build(Graph *g, const char *arch) {
     memset(g, 0, sizeof *g);
     if (strlen(arch) >= sizeof g->arch) return -1;
@@ -97,6 +178,11 @@ int graph_build(Graph *g, const char *arch) {
         vgg(g, vggs[v].cfg, bn);
         return 0;
     }
+    for (size_t r = 0; r < sizeof resnets / sizeof *resnets; r++)
+        if (strcmp(arch, resnets[r].name) == 0) {
+            resnet(g, resnets[r].bottleneck, resnets[r].blocks);
+            return 0;
+        }
     return -1;
 }
 
@@ -105,6 +191,8 @@ void graph_arch_list(char *out, size_t len) {
     for (int bn = 0; bn < 2; bn++)
         for (size_t v = 0; v < sizeof vggs / sizeof *vggs && used < len; v++)
             used += (size_t)snprintf(out + used, len - used, ", %s%s", vggs[v].name, bn ? "_bn" : "");
+    for (size_t r = 0; r < sizeof resnets / sizeof *resnets && used < len; r++)
+        used += (size_t)snprintf(out + used, len - used, ", %s", resnets[r].name);
 }
 
 void graph_value_shape(const Graph *g, int v, int *c, int *h, int *w) {
@@ -144,9 +232,9 @@ int graph_shape_layer(Graph *g, int i, Error *e) {
         break;
     case LAYER_MAXPOOL:
         if (h == 0) break;
-        if (h < l->k || w < l->k) return too_small(g, l, e);
-        l->out_h = (h - l->k) / l->stride + 1;
-        l->out_w = (w - l->k) / l->stride + 1;
+        if (h + 2 * l->pad < l->k || w + 2 * l->pad < l->k) return too_small(g, l, e);
+        l->out_h = (h + 2 * l->pad - l->k) / l->stride + 1;
+        l->out_w = (w + 2 * l->pad - l->k) / l->stride + 1;
         break;
     case LAYER_AVGPOOL: l->out_h = l->out_w = l->k; break;
     case LAYER_LINEAR:
@@ -177,6 +265,8 @@ int graph_shapes(Graph *g, int c, int h, int w, Error *e) {
 int graph_find(const Graph *g, const char *name) {
     for (int i = 0; i < g->n_layers; i++)
         if (strcmp(g->layers[i].name, name) == 0) return i;
+    for (int a = 0; a < g->n_aliases; a++)
+        if (strcmp(g->aliases[a].name, name) == 0) return g->aliases[a].layer;
     return -1;
 }
 

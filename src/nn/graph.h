@@ -12,9 +12,13 @@
  *
  * Names are torchvision's module names, which are also the state_dict
  * prefixes ("features.0" -> "features.0.weight"); Dropout is the identity in
- * eval mode and has no layer. A _bn model's BatchNorm layers are folded into
- * their convolutions by scripts/convert_pth.py, so they run as plain
- * convolutions; only the module numbering remembers them.
+ * eval mode and has no layer. BatchNorm layers (the vgg*_bn models, every
+ * ResNet) are folded into their convolutions by scripts/convert_pth.py, so
+ * they run as plain convolutions and a convolution's output is its
+ * BatchNorm's; only the module numbering remembers them. A ResNet's blocks
+ * and stages ("layer3.1", "layer4") name their outputs too (aliases), a
+ * ReLU module applied several times names its first call, and a block's
+ * residual sum, which is no module, is "layer3.1.add".
  *
  *     Graph g;
  *     if (graph_build(&g, "vgg16") != 0) ...;           // unknown name
@@ -31,8 +35,14 @@
 
 typedef enum { LAYER_CONV, LAYER_RELU, LAYER_MAXPOOL, LAYER_AVGPOOL, LAYER_LINEAR, LAYER_ADD } LayerKind;
 
-/* A ResNet-152 has 156 layers with weights and about 360 in all. */
-enum { GRAPH_MAX_LAYERS = 512, GRAPH_NAME_LEN = 32, GRAPH_ARCH_LEN = 16 };
+/* A ResNet-152 has 156 layers with weights, 366 in all and 54 aliases. */
+enum { GRAPH_MAX_LAYERS = 512, GRAPH_MAX_ALIASES = 64, GRAPH_NAME_LEN = 32, GRAPH_ARCH_LEN = 16 };
+
+/* How random:ARCH:SEED draws the weights (weights.h). */
+typedef enum {
+    GRAPH_INIT_DEFAULT, // PyTorch's Conv2d/Linear default, uniform
+    GRAPH_INIT_RESNET,  // torchvision's ResNet: kaiming normal convs, BatchNorm at its start
+} GraphInit;
 
 typedef struct {
     LayerKind kind;
@@ -50,9 +60,17 @@ typedef struct {
 } Layer;
 
 typedef struct {
-    char arch[GRAPH_ARCH_LEN]; // "alexnet", "vgg16_bn", ...
+    char name[GRAPH_NAME_LEN]; // a container module, "layer4.2" or "layer4"
+    int layer;                 // the layer whose output is that module's
+} GraphAlias;
+
+typedef struct {
+    char arch[GRAPH_ARCH_LEN]; // "alexnet", "vgg16_bn", "resnet50", ...
+    GraphInit init;
     Layer layers[GRAPH_MAX_LAYERS];
     int n_layers;
+    GraphAlias aliases[GRAPH_MAX_ALIASES];
+    int n_aliases;
     int in_c, in_h, in_w;      // value 0's shape
 } Graph;
 
@@ -73,7 +91,8 @@ int graph_shape_layer(Graph *g, int i, Error *e);
 void graph_value_shape(const Graph *g, int v, int *c, int *h, int *w);
 size_t graph_value_size(const Graph *g, int v);
 
-/* The first layer with this module name, or -1. */
+/* The first layer with this module name, else the layer an alias names,
+ * else -1. */
 int graph_find(const Graph *g, const char *name);
 /* 1 for the kinds that have a weight and a bias (conv, linear). */
 int graph_has_params(LayerKind kind);

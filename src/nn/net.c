@@ -117,7 +117,7 @@ void net_forward_layer(Net *net, int i, int n) {
     for (int b = 0; b < n; b++) {
         if (l->kind == LAYER_MAXPOOL)
             maxpool_forward(y + b * out, net->argmax[i] + b * out, x + b * in, l->in_c, l->in_h,
-                            l->in_w, l->k, l->stride, l->out_h, l->out_w);
+                            l->in_w, l->k, l->stride, l->pad, l->out_h, l->out_w);
         else
             avgpool_adaptive_forward(y + b * out, x + b * in, l->in_c, l->in_h, l->in_w, l->out_h,
                                      l->out_w);

@@ -10,8 +10,34 @@ enum { LANES = 4 };
 typedef float Vec __attribute__((vector_size(LANES * sizeof(float))));
 typedef int32_t Mask __attribute__((vector_size(LANES * sizeof(int32_t))));
 
+/* With padding (ResNet's 3x3/2 pad 1): the padded cells are -infinity,
+ * never taken, so a window's first maximum among its real cells, by the
+ * same rule; one output at a time, as such a pool comes once per image. */
+static void maxpool_padded(float *y, int32_t *argmax, const float *x, int c, int h, int w, int k,
+                           int stride, int pad, int oh, int ow) {
+    for (int ch = 0; ch < c; ch++) {
+        const float *in = x + (size_t)ch * h * w;
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++) {
+                int y0 = i * stride - pad, x0 = j * stride - pad, best = -1;
+                float max = 0.0f;
+                for (int yy = y0 < 0 ? 0 : y0; yy < y0 + k && yy < h; yy++)
+                    for (int xx = x0 < 0 ? 0 : x0; xx < x0 + k && xx < w; xx++) {
+                        float v = in[yy * w + xx];
+                        if (best < 0 || v > max || (v != v && max == max)) max = v, best = yy * w + xx;
+                    }
+                y[((size_t)ch * oh + i) * ow + j] = max;
+                argmax[((size_t)ch * oh + i) * ow + j] = best;
+            }
+    }
+}
+
 void maxpool_forward(float *y, int32_t *argmax, const float *x, int c, int h, int w, int k,
-                     int stride, int oh, int ow) {
+                     int stride, int pad, int oh, int ow) {
+    if (pad > 0) {
+        maxpool_padded(y, argmax, x, c, h, w, k, stride, pad, oh, ow);
+        return;
+    }
     for (int ch = 0; ch < c; ch++) {
         const float *in = x + (size_t)ch * h * w;
         for (int i = 0; i < oh; i++) {

@@ -2,7 +2,9 @@
  *
  * One image, NCHW float32: x (C, H, W), y (C, OH, OW). No allocation.
  *
- * maxpool: kernel K, stride S, no padding, floor mode (AlexNet's 3/2).
+ * maxpool: kernel K, stride S, padding P (cells outside the input never
+ * win, as PyTorch's -infinity padding), floor mode (AlexNet's 3/2, VGG's
+ * 2/2, ResNet's 3/2 pad 1).
  * Forward records in `argmax` (C, OH, OW) the flat index (within its channel
  * plane) of the element each output took: the *first* maximum of the window
  * in row-major order, as PyTorch does (a NaN wins, like PyTorch's isnan
@@ -19,7 +21,7 @@
 #include <stdint.h>
 
 void maxpool_forward(float *y, int32_t *argmax, const float *x, int c, int h, int w, int k,
-                     int stride, int oh, int ow);
+                     int stride, int pad, int oh, int ow);
 void maxpool_backward(float *dx, const float *dy, const int32_t *argmax, int c, int h, int w,
                       int oh, int ow);
 

@@ -127,17 +127,49 @@ static void layer_shape(const Weights *w, int layer, size_t *weights, size_t *bi
     *weights = *biases * *fan_in;
 }
 
+/* 1 when layer `layer` is a convolution drawn with torchvision's ResNet
+ * initialisation (kaiming normal, its BatchNorm folded at its start). */
+static int kaiming(const Weights *w, int layer) {
+    return w->graph.init == GRAPH_INIT_RESNET &&
+           w->graph.layers[graph_param_layer(&w->graph, layer)].kind == LAYER_CONV;
+}
+
+/* Uniform draws layer `layer` takes from the stream: one a value, or two a
+ * weight for a normal one (and none for its zero bias). */
+static uint64_t draws(const Weights *w, int layer) {
+    size_t nw, nb, fan_in;
+    layer_shape(w, layer, &nw, &nb, &fan_in);
+    return kaiming(w, layer) ? 2 * (uint64_t)nw : (uint64_t)(nw + nb);
+}
+
+/* kaiming_normal_(mode='fan_out', nonlinearity='relu'): std sqrt(2 /
+ * fan_out), a Box-Muller normal from two draws each; then the BatchNorm
+ * that follows at torchvision's start (weight 1, bias 0, mean 0, var 1,
+ * eps 1e-5) folded in: a factor 1 / sqrt(1 + eps), and a zero bias. */
+static void fill_kaiming(float *dst, size_t n, uint64_t seed, uint64_t first, size_t fan_out) {
+    const double PI = 3.14159265358979323846;
+    for (size_t i = 0; i < n; i++) {
+        double u1 = rng_uniform(seed, first + 2 * i) + 0x1p-24; // (0, 1]: a finite log
+        double u2 = rng_uniform(seed, first + 2 * i + 1);
+        double z = sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
+        dst[i] = (float)(z * sqrt(2.0 / (double)fan_out) / sqrt(1.0 + 1e-5));
+    }
+}
+
 /* Draws layer `layer` into wdst and bdst: the values at its place in the
  * stream that runs over all tensors in state_dict order (each weight, then
  * its bias), so a layer drawn alone equals the same layer drawn with all. */
 static void draw_layer(const Weights *w, int layer, uint64_t seed, float *wdst, float *bdst) {
     uint64_t counter = 0;
+    for (int i = 0; i < layer; i++) counter += draws(w, i);
     size_t nw, nb, fan_in;
-    for (int i = 0; i < layer; i++) {
-        layer_shape(w, i, &nw, &nb, &fan_in);
-        counter += nw + nb;
-    }
     layer_shape(w, layer, &nw, &nb, &fan_in);
+    if (kaiming(w, layer)) {
+        const Layer *l = &w->graph.layers[graph_param_layer(&w->graph, layer)];
+        fill_kaiming(wdst, nw, seed, counter, (size_t)l->width * l->k * l->k);
+        memset(bdst, 0, sizeof(float) * nb);
+        return;
+    }
     double bound = 1.0 / sqrt((double)fan_in);
     fill_uniform(wdst, nw, seed, counter, bound);
     fill_uniform(bdst, nb, seed, counter + nw, bound);
@@ -148,9 +180,14 @@ static void point_layer(Weights *w, int layer, float *wt, float *bias) {
     w->w[i] = wt, w->b[i] = bias;
 }
 
-int weights_random(Weights *w, uint64_t seed, Error *e) {
+int weights_random(Weights *w, const char *arch, uint64_t seed, Error *e) {
     memset(w, 0, sizeof *w);
-    graph_build(&w->graph, "alexnet"); // with torchvision's widths
+    if (graph_build(&w->graph, arch) != 0) { // with torchvision's widths
+        char known[256];
+        graph_arch_list(known, sizeof known);
+        return error_set(e, "random:%s:%" PRIu64 ": unknown architecture (known: %s)", arch, seed,
+                         known);
+    }
     if (graph_shapes(&w->graph, 3, 0, 0, e) != 0) return -1;
     size_t total = 0, nw, nb, fan_in;
     for (int l = 0; l < weights_layers(w); l++) {
@@ -158,7 +195,8 @@ int weights_random(Weights *w, uint64_t seed, Error *e) {
         total += nw + nb;
     }
     if (!(w->owned = malloc(total * sizeof(float))))
-        return error_set(e, "random:%" PRIu64 ": out of memory for %zu parameters", seed, total);
+        return error_set(e, "random:%s:%" PRIu64 ": out of memory for %zu parameters", arch, seed,
+                         total);
     float *p = w->owned;
     for (int l = 0; l < weights_layers(w); l++) {
         layer_shape(w, l, &nw, &nb, &fan_in);
@@ -226,14 +264,23 @@ static int refuse_non_finite(const SafeTensors *st, const char *path, int thread
 int weights_load(Weights *w, const char *spec, Error *e) {
     memset(w, 0, sizeof *w);
     if (strncmp(spec, "random:", 7) == 0) {
-        const char *digits = spec + 7;
+        // random:SEED (AlexNet) or random:ARCH:SEED.
+        char arch[GRAPH_ARCH_LEN] = "alexnet";
+        const char *digits = spec + 7, *colon = strchr(digits, ':');
+        if (colon) {
+            if ((size_t)(colon - digits) >= sizeof arch || colon == digits)
+                return error_set(e, "%s: expected random:SEED or random:ARCH:SEED", spec);
+            memcpy(arch, digits, (size_t)(colon - digits));
+            arch[colon - digits] = '\0';
+            digits = colon + 1;
+        }
         char *end;
         errno = 0;
         unsigned long long seed = strtoull(digits, &end, 10);
         if (*digits < '0' || *digits > '9' || *end != '\0' || errno == ERANGE)
             return error_set(e, "%s: the seed must be a whole number from 0 to %" PRIu64, spec,
                              UINT64_MAX);
-        return weights_random(w, (uint64_t)seed, e);
+        return weights_random(w, arch, (uint64_t)seed, e);
     }
     if (safetensors_open(&w->file, spec, e) != 0) return -1;
     if (bind_file(w, spec, e) != 0 || refuse_non_finite(&w->file, spec, parallel_cpus(), e) != 0) {

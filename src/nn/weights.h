@@ -6,11 +6,23 @@
  * hidden widths are read from the shapes, so a reduced-width model loads
  * through the same code.
  *
- * spec is a path to a .safetensors file, or "random:SEED": torchvision's
- * AlexNet with its default initialisation (PyTorch's Conv2d/Linear default,
- * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases) drawn from a
- * counter-based splitmix64 stream, so any SEED gives the same tensors on
- * every machine; test/gen/make_fixtures.py reproduces the stream in NumPy.
+ * spec is a path to a .safetensors file, or "random:ARCH:SEED" (ARCH one of
+ * graph_build's names; "random:SEED" is AlexNet's): torchvision's full-size
+ * model drawn from a counter-based splitmix64 stream (rng.h), so any SEED
+ * gives the same tensors on every machine. The stream runs over the layers
+ * with weights in order, one uniform draw u a value:
+ *   AlexNet, VGG  PyTorch's Conv2d/Linear default, U(-1/sqrt(fan_in),
+ *                 1/sqrt(fan_in)), (2u - 1) * bound, each weight then its bias
+ *                 (the VGGs' are not torchvision's own init, which only
+ *                 ResNets get here)
+ *   ResNet        torchvision's: each convolution kaiming_normal_(fan_out,
+ *                 relu), a normal from two draws (u1 + 2^-24, u2: sqrt(-2 ln
+ *                 u1) cos(2 pi u2)) times sqrt(2 / fan_out), with its BatchNorm
+ *                 at torchvision's start (1, 0, mean 0, var 1) folded in, a
+ *                 factor 1 / sqrt(1 + 1e-5) and a zero bias (no draws); fc as
+ *                 above. Computed in double, rounded once to float.
+ * test/gen/make_fixtures.py and fixtures_resnet.py reproduce the streams
+ * in NumPy.
  *
  * A file must hold exactly its architecture's tensors with consistent shapes, all
  * values finite; anything else is refused with the tensor's name and the
@@ -41,8 +53,8 @@ typedef struct {
 } Weights;
 
 int weights_load(Weights *w, const char *spec, Error *e);
-/* Full-size torchvision AlexNet drawn from seed (what "random:SEED" loads). */
-int weights_random(Weights *w, uint64_t seed, Error *e);
+/* Full-size torchvision `arch` drawn from seed (what "random:ARCH:SEED" loads). */
+int weights_random(Weights *w, const char *arch, uint64_t seed, Error *e);
 
 /* Layers with weights, numbered from 0 in graph order (graph_params): the
  * convolutions, then the linear layers. */
@@ -50,11 +62,11 @@ int weights_layers(const Weights *w);
 /* Layer l's module name, "features.0" ... "classifier.6". */
 const char *weights_layer_name(const Weights *w, int l);
 
-/* Re-draws layer l, weight and bias, with the default initialisation
- * (U(-1/sqrt(fan_in), 1/sqrt(fan_in))) from seed: the values random:SEED
- * has at that layer (for any widths, the layer's place in the same stream),
- * so re-drawing every layer of an AlexNet gives random:SEED. The new
- * tensors belong to w; used by the model-randomization check. */
+/* Re-draws layer l, weight and bias, with its architecture's
+ * initialisation (above) from seed: the values random:ARCH:SEED has at that
+ * layer (for any widths, the layer's place in the same stream), so
+ * re-drawing every layer of a full-size model gives random:ARCH:SEED. The
+ * new tensors belong to w; used by the model-randomization check. */
 int weights_randomize_layer(Weights *w, int layer, uint64_t seed, Error *e);
 /* A Weights that borrows src's tensors (src must outlive it), for re-drawing
  * layers without touching src; weights_free on it frees only its re-drawn

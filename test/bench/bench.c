@@ -252,6 +252,36 @@ static int layer_table(const Bench *bb, int n) {
     return same ? 0 : -1;
 }
 
+/* ResNet-18 and -50 (random:ARCH:0, the same work as trained weights):
+ * explain_run's ms per image by batch size. */
+static void resnets(Bench *bb, double pre_ms, double post_ms) {
+    static const char *const archs[] = {"resnet18", "resnet50"};
+    static const int sizes[] = {1, 2, 4};
+    printf("\nResNets (random:ARCH:0; network: explain_run, guided; end to end adds the same "
+           "load+preprocess and normalize+PNG):\n");
+    printf("  %-9s %5s %9s %9s %9s %11s %11s\n", "model", "batch", "fwd ms", "bwd ms", "net ms",
+           "net img/s", "e2e img/s");
+    Weights *alexnet = bb->w;
+    for (size_t a = 0; a < sizeof archs / sizeof *archs; a++) {
+        char spec[32];
+        Weights w;
+        Error e = {0};
+        snprintf(spec, sizeof spec, "random:%s:0", archs[a]);
+        if (weights_load(&w, spec, &e) != 0) {
+            fprintf(stderr, "bench: %s\n", e.msg);
+            exit(1);
+        }
+        bb->w = &w;
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+            double f, b, ms = network_ms(bb, sizes[k], &f, &b);
+            printf("  %-9s %5d %9.2f %9.2f %9.2f %11.1f %11.1f\n", archs[a], sizes[k], f, b, ms,
+                   1e3 / ms, 1e3 / (ms + pre_ms + post_ms));
+        }
+        weights_free(&w);
+    }
+    bb->w = alexnet;
+}
+
 /* Peak RSS in MB of a fresh process (this program, re-run with "--rss")
  * that loads the weights and runs one batch of n. */
 static double child_rss_mb(const char *self, const char *weights, int n, int threads) {
@@ -422,6 +452,7 @@ int main(int argc, char **argv) {
            "%.2f ms = %.2fx; end to end %.2fx\n", gbs, floor_1, ms[0], ms[0] / floor_1,
            (ms[0] + pre_ms + post_ms) / floor_1);
     if (!replay_ok) printf("NOTE: the per-layer replay did not match the network's own passes\n");
+    resnets(&bb, pre_ms, post_ms);
     free(bb.image);
     free(rgb);
     weights_free(&w);
