@@ -899,10 +899,43 @@ def _is_bn_counter(name, shape):
 # Architecture detection.
 
 
-def _looks_like_model(tensors):
-    """Whether the state_dict uses torchvision's AlexNet/VGG module names at
-    all; only such a state_dict is required to be one of LAYOUTS."""
+# torchvision ResNet's top-level modules with tensors. conv1 and fc are
+# names many other models use too, so only the others mark a state_dict as a
+# ResNet to be checked (see _looks_like_model).
+RESNET_STAGES = ("layer1", "layer2", "layer3", "layer4")
+RESNET_MODULES = ("conv1", "bn1") + RESNET_STAGES + ("fc",)
+RESNET_MARKERS = ("bn1",) + RESNET_STAGES
+
+
+def _looks_like_vgg(tensors):
     return any(t.name.startswith(("features.", "classifier.", "avgpool.")) for t in tensors)
+
+
+def _top_module(name):
+    return name.split(".", 1)[0]
+
+
+def _is_resnet_family(tensors):
+    """Named like a ResNet and not like AlexNet/VGG (whose detection, and
+    messages, take precedence over a mixture)."""
+    return not _looks_like_vgg(tensors) and any(_top_module(t.name) in RESNET_MODULES
+                                                for t in tensors)
+
+
+def _looks_like_model(tensors):
+    """Whether the state_dict uses torchvision's AlexNet/VGG or ResNet module
+    names at all; only such a state_dict is required to be one of LAYOUTS."""
+    return _looks_like_vgg(tensors) or any(_top_module(t.name) in RESNET_MARKERS
+                                           for t in tensors)
+
+
+def _index(text):
+    """A module index as torch writes it ('12'), or None: no sign, no leading
+    zero, at most 6 digits."""
+    if not text.isdigit() or not text.isascii() or (len(text) > 1 and text[0] == "0") \
+            or len(text) > 6:
+        return None
+    return int(text)
 
 
 def _module_of(name):
@@ -910,11 +943,10 @@ def _module_of(name):
     parts = name.split(".")
     if len(parts) != 3 or parts[0] not in ("features", "classifier"):
         return None
-    index = parts[1]
-    if not index.isdigit() or not index.isascii() or (len(index) > 1 and index[0] == "0") \
-            or len(index) > 6:
+    index = _index(parts[1])
+    if index is None:
         return None
-    return parts[0], int(index), parts[2]
+    return parts[0], index, parts[2]
 
 
 def _layer_positions(tensors):
@@ -925,7 +957,8 @@ def _layer_positions(tensors):
         m = _module_of(t.name)
         if m is None:
             raise PthError("tensor %r is not part of a torchvision AlexNet or VGG, whose "
-                           "tensors are features.N.* and classifier.N.*" % t.name)
+                           "tensors are features.N.* and classifier.N.*, nor of a ResNet, "
+                           "whose are conv1.*, bn1.*, layer1.* ... layer4.* and fc.*" % t.name)
         params.setdefault(m[:2], []).append(m[2])
     convs, bns, linears = [], [], []
     for (part, index), got in params.items():
@@ -945,14 +978,18 @@ def _fmt_indices(prefix, indices):
 
 
 def detect_layout(tensors):
-    """The Layout whose tensor names `tensors` has exactly (in any order), or
-    PthError saying what the names describe and which architecture is nearest."""
+    """The Layout (or ResNetLayout) whose tensor names `tensors` has exactly
+    (in any order), or PthError saying what the names describe and which
+    architecture is nearest."""
+    if _is_resnet_family(tensors):
+        return detect_resnet(tensors)
     convs, bns, linears = _layer_positions(tensors)
     got = set(t.name for t in tensors)
-    for layout in LAYOUTS.values():
+    vggs = [LAYOUTS[a] for a in VGG_ARCHS]
+    for layout in vggs:
         if got == set(layout.names()):
             return layout
-    nearest = min(LAYOUTS.values(), key=lambda l: (len(got ^ set(l.names())), ARCHS.index(l.name)))
+    nearest = min(vggs, key=lambda l: (len(got ^ set(l.names())), VGG_ARCHS.index(l.name)))
     found = "convolutions at %s" % _fmt_indices("features", convs) if convs else \
         "no convolutions"
     lone = [c for c in convs if c + 1 not in bns]
@@ -967,8 +1004,78 @@ def detect_layout(tensors):
     found += ", Linear layers at %s" % (_fmt_indices("classifier", linears) if linears
                                          else "none")
     raise PthError("not a torchvision AlexNet or VGG layer sequence: %s; that is none of %s "
-                   "(nearest: %s, %s)" % (found, ", ".join(ARCHS), nearest.name,
+                   "(nearest: %s, %s)" % (found, ", ".join(VGG_ARCHS), nearest.name,
                                            nearest.describe()))
+
+
+def _resnet_kinds():
+    """torchvision's depths, for messages: 'resnet18 (2, 2, 2, 2) and ...'."""
+    def kind(bottleneck):
+        archs = ["%s (%s)" % (a, ", ".join(str(n) for n in blocks))
+                 for a, (bn, blocks) in RESNET_BLOCKS.items() if bn == bottleneck]
+        return ", ".join(archs[:-1]) + " and " + archs[-1]
+    return "%s with BasicBlock, %s with Bottleneck" % (kind(False), kind(True))
+
+
+def detect_resnet(tensors):
+    """The ResNetLayout `tensors` names: its depth from the blocks per stage
+    (one more than the highest block index of each layerS) and the block kind
+    (Bottleneck if any block has a conv3 or bn3), whether layer1.0 has a
+    downsample from its names (check_resnet then checks that the widths call
+    for one); then the names must be exactly that layout's. PthError naming
+    the counts, or the first tensor missing or left over, otherwise."""
+    blocks = [0, 0, 0, 0]
+    bottleneck = False
+    for t in tensors:
+        parts = t.name.split(".")
+        if len(parts) < 3 or parts[0] not in RESNET_STAGES:
+            continue
+        b = _index(parts[1])
+        if b is None:
+            continue  # refused below, as a name no layout has
+        stage = RESNET_STAGES.index(parts[0])
+        blocks[stage] = max(blocks[stage], b + 1)
+        bottleneck = bottleneck or parts[2] in ("conv3", "bn3")
+    arch = None
+    for name, (bn, counts) in RESNET_BLOCKS.items():
+        if bn == bottleneck and tuple(blocks) == counts:
+            arch = name
+    if arch is None:
+        raise PthError("not a torchvision ResNet: blocks per stage (%s) with %s; torchvision's "
+                       "are %s" % (", ".join(str(n) for n in blocks),
+                                   "Bottleneck (conv3 present)" if bottleneck else
+                                   "BasicBlock (no conv3)", _resnet_kinds()))
+    layout = ResNetLayout(arch, bottleneck, blocks, stem_downsample=any(
+        t.name.startswith("layer1.0.downsample.") for t in tensors))
+    got = set(t.name for t in tensors)
+    want = layout.names()
+    for name in want:
+        if name not in got:
+            raise PthError("tensor %r is missing (expected for %s: %s)"
+                           % (name, arch, layout.describe()))
+    want = set(want)
+    for t in tensors:
+        if t.name not in want:
+            conv = t.name[:-len(".bias")] if t.name.endswith(".bias") else None
+            if conv is not None and conv + ".weight" in want and conv != "fc":
+                raise PthError("tensor %r is not part of %s: torchvision's ResNet convolutions "
+                               "have no bias" % (t.name, arch))
+            raise PthError("tensor %r is not part of %s (%s)" % (t.name, arch, layout.describe()))
+    return layout
+
+
+def _check_shape(t, shape, arch, why, dtype="float32"):
+    """t.shape against `shape`, whose None entries are free widths (at least
+    1); returns t.shape, or raises PthError naming t, both shapes and why."""
+    ok = len(t.shape) == len(shape) and all(
+        (d >= 1) if w is None else (d == w) for d, w in zip(t.shape, shape))
+    if not ok:
+        pattern = "[" + ",".join("C" if w is None else str(w) for w in shape) + "]"
+        raise PthError("tensor %r has shape %s, expected %s for %s (%s)"
+                       % (t.name, _fmt_shape(t.shape), pattern, arch, why))
+    if t.dtype != dtype:
+        raise PthError("tensor %r has dtype %s, expected %s" % (t.name, t.dtype, dtype))
+    return t.shape
 
 
 def check_layout(tensors, layout):
@@ -978,20 +1085,14 @@ def check_layout(tensors, layout):
     its bias and BatchNorm tensors [C_out], num_batches_tracked 0-d int64, the
     first Linear [H1, C_last * pooled^2], the others [H_next, H_prev]. Every
     width must be at least 1. Raises PthError naming the first misfit."""
+    if isinstance(layout, ResNetLayout):
+        check_resnet(tensors, layout)
+        return
     got = {t.name: t for t in tensors}
     arch = layout.name
 
     def want(name, shape, why, dtype="float32"):
-        t = got[name]
-        ok = len(t.shape) == len(shape) and all(
-            (d >= 1) if w is None else (d == w) for d, w in zip(t.shape, shape))
-        if not ok:
-            pattern = "[" + ",".join("C" if w is None else str(w) for w in shape) + "]"
-            raise PthError("tensor %r has shape %s, expected %s for %s (%s)"
-                           % (name, _fmt_shape(t.shape), pattern, arch, why))
-        if t.dtype != dtype:
-            raise PthError("tensor %r has dtype %s, expected %s" % (name, t.dtype, dtype))
-        return t.shape
+        return _check_shape(got[name], shape, arch, why, dtype)
 
     c_in, source = 3, "the 3 colour channels"
     for index, k, _ in layout.convs:
@@ -1017,6 +1118,85 @@ def check_layout(tensors, layout):
         f_in, source = f_out, "the outputs of " + w
 
 
+def check_resnet(tensors, layout):
+    """Check the shapes of `tensors` (whose names are layout's) as torchvision
+    builds a ResNet, the widths being free: conv1 [W, 3, 7, 7]; in each stage
+    the first block's conv1 fixes the planes P (a Bottleneck's width), every
+    block of the stage has them, a block's convolutions are [P, C_in, 3, 3],
+    [P, P, 3, 3] (BasicBlock, output P) or [P, C_in, 1, 1], [P, P, 3, 3],
+    [4P, P, 1, 1] (Bottleneck, output 4P), C_in the block input's channels;
+    a downsample [P x expansion, C_in, 1, 1], present in layer1.0 exactly
+    when C_in != P x expansion (torchvision's _make_layer); each BatchNorm's
+    tensors [its convolution's outputs], num_batches_tracked 0-d int64; fc
+    [classes, the last block's outputs]. Raises PthError naming the first
+    misfit, in state_dict order."""
+    got = {t.name: t for t in tensors}
+    arch = layout.name
+    e = layout.expansion
+
+    def want(name, shape, why, dtype="float32"):
+        return _check_shape(got[name], shape, arch, why, dtype)
+
+    def bn(conv_module, bn_module, c_out):
+        for p in BN_PARAMS:
+            if p == "num_batches_tracked":
+                want("%s.%s" % (bn_module, p), (), "a 0-d counter", "int64")
+            else:
+                want("%s.%s" % (bn_module, p), (c_out,),
+                     "one per output channel of %s.weight" % conv_module)
+
+    c_in = want("conv1.weight", (None, 3, 7, 7), "C output channels, 3 inputs from the 3 "
+                "colour channels, 7x7 kernel")[0]
+    bn("conv1", "bn1", c_in)
+    source = "conv1.weight"
+    planes = None
+    for s, b, block in layout.block_names():
+        stage = "layer%d" % s
+        if b == 0:
+            planes = None
+        x_in, x_source = c_in, source
+        last = len(layout.kernels)
+        for k, kernel in enumerate(layout.kernels, 1):
+            module = "%s.conv%d" % (block, k)
+            shape = (planes, c_in, kernel, kernel)
+            if planes is None:
+                why = "C output channels: %s's planes" % stage
+            elif k == last and layout.bottleneck:
+                shape = (planes * e, c_in, kernel, kernel)
+                why = "%d outputs: %s's %d planes x expansion %d" % (planes * e, stage, planes, e)
+            else:
+                why = "%s's %d planes" % (stage, planes)
+            c_out = want(module + ".weight", shape, "%s, %d inputs from %s, %dx%d kernel"
+                         % (why, c_in, source, kernel, kernel))[0]
+            if planes is None:
+                planes = c_out
+            bn(module, "%s.bn%d" % (block, k), c_out)
+            c_in, source = c_out, module + ".weight"
+        if s == 1 and b == 0:
+            need = x_in != planes * e
+            ds = "layer1.0.downsample.0.weight"
+            widths = ("its %d input channels, from %s, and its %d outputs, %d planes x expansion "
+                      "%d" % (x_in, x_source, planes * e, planes, e))
+            if need and not layout.stem_downsample:
+                raise PthError("tensor %r is missing (expected for %s: torchvision gives "
+                               "layer1.0 a downsample when the channels differ: %s)"
+                               % (ds, arch, widths))
+            if layout.stem_downsample and not need:
+                raise PthError("tensor %r is not part of %s at these widths: torchvision gives "
+                               "layer1.0 a downsample only when the channels differ, and %s "
+                               "agree" % (ds, arch, widths))
+        if layout.has_downsample(s, b):
+            module = block + ".downsample.0"
+            want(module + ".weight", (planes * e, x_in, 1, 1), "the block's %d output channels "
+                 "(%d planes x expansion %d), %d inputs from %s, 1x1 kernel"
+                 % (planes * e, planes, e, x_in, x_source))
+            bn(module, block + ".downsample.1", planes * e)
+        source = "the output of " + block
+    classes = want("fc.weight", (None, c_in), "C classes, %d inputs: the channels of %s, "
+                   "average-pooled" % (c_in, source))[0]
+    want("fc.bias", (classes,), "one per output of fc.weight")
+
+
 def check_expected(tensors, model):
     """Raise PthError unless `tensors` has exactly `model`'s full-size names and shapes."""
     expected = EXPECTED_MODELS[model]
@@ -1038,7 +1218,9 @@ def identify(tensors, expect=None):
     shaped like a torchvision model at all (converted as it is).
 
     expect None: a state_dict using features.* / classifier.* names must be one
-    of LAYOUTS at any widths; any other converts as plain tensors.
+    of VGG_ARCHS, one using bn1.* or layer1.* ... layer4.* names (and none of
+    those) one of RESNET_ARCHS, at any widths; any other converts as plain
+    tensors.
     expect "any": it must be one of LAYOUTS, at any widths.
     expect NAME: it must be exactly torchvision's full-size NAME."""
     if expect is None and not _looks_like_model(tensors):
@@ -1093,13 +1275,16 @@ def fold_batchnorm(tensors, layout):
     W'[c] = W[c] * s and b'[c] = (b[c] - running_mean[c]) * s + beta[c], in
     float64 from the float32 values, rounded once to float32. The folded
     tensors keep the convolution's names; the BatchNorm's five tensors are
-    dropped. Raises PthError for statistics that cannot be folded
+    dropped. A convolution without a bias (every ResNet one) has b = 0, and
+    gets CONV.bias. Raises PthError for statistics that cannot be folded
     (non-finite, running_var + eps <= 0) and for non-finite results."""
     byname = {t.name: t for t in tensors}
     folded = {}
-    for index, _, _ in layout.convs:
-        conv, bn = "features.%d" % index, "features.%d" % (index + 1)
-        w_t, b_t = byname[conv + ".weight"], byname[conv + ".bias"]
+    for conv, bn in layout.bn_pairs():
+        w_t = byname[conv + ".weight"]
+        b_t = byname.get(conv + ".bias")
+        if b_t is None:
+            b_t = Tensor(conv + ".bias", w_t.shape[:1], "float32", _raw([0.0] * w_t.shape[0]))
         stats = {}
         for p in ("weight", "bias", "running_mean", "running_var"):
             stats[p] = _floats(byname["%s.%s" % (bn, p)].raw)
@@ -1141,14 +1326,13 @@ def model_tensors(tensors, layout):
         for t in tensors:
             if t.dtype != "float32":
                 raise PthError("tensor %r is a BatchNorm counter (int64): BatchNorm layers are "
-                               "accepted, and folded, only in a torchvision vgg*_bn state_dict"
-                               % t.name)
+                               "accepted, and folded, only in a torchvision vgg*_bn or ResNet "
+                               "state_dict" % t.name)
         return list(tensors)
     byname = {t.name: t for t in tensors}
     if layout.bn:
         byname.update(fold_batchnorm(tensors, layout))
-    return [byname[name] for module, params in layout.modules()
-            if params == LINEAR_PARAMS for name in ("%s.weight" % module, "%s.bias" % module)]
+    return [byname[name] for name in layout.output_names()]
 
 
 # ---------------------------------------------------------------------------
@@ -1175,7 +1359,8 @@ def convert(src, dst, expect=None):
         metadata["arch"] = layout.name
         what = layout.name
         if layout.bn:
-            what += " (%d BatchNorm layers folded into their convolutions)" % len(layout.convs)
+            what += " (%d BatchNorm layers folded into their convolutions)" % len(
+                layout.bn_pairs())
         what += ", "
     try:
         write_safetensors(dst, [(t.name, t.shape, t.raw) for t in out], metadata)
@@ -1192,8 +1377,8 @@ def main(argv=None):
         prog="convert_pth.py",
         description="Convert a PyTorch float32 state_dict (.pth, zip or legacy format) to "
                     "safetensors, without PyTorch and without running code from the file. "
-                    "torchvision AlexNet and VGG state_dicts are recognised (any widths), "
-                    "recorded as __metadata__ arch, and their BatchNorm layers folded.")
+                    "torchvision AlexNet, VGG and ResNet state_dicts are recognised (any "
+                    "widths), recorded as __metadata__ arch, and their BatchNorm layers folded.")
     parser.add_argument("--expect", choices=("any",) + ARCHS, metavar="ARCH",
                         help="require torchvision's full-size ARCH exactly (names and shapes): "
                              "one of %s; or 'any': any of them, at any widths"

@@ -143,6 +143,28 @@ echo "| folder, ms per image: batch 1 (PyTorch: the recipe, weight gradients on)
 echo "| folder, ms per image: best batch (guidedbp --batch $best; PyTorch: no weight gradients, batch 16) | $(fmt "$f_gb") | $(fmt "$f_tb") | $(ratio "$f_tb" "$f_gb") |"
 echo "| peak RSS, one image, MB | $(fmt "$rss_gs") | $(fmt "$rss_ts") | |"
 echo "| peak RSS, folder at batch 1 / batch $best, MB | $(fmt "$rss_g1") / $(fmt "$rss_gb") | | |"
+
+# ResNets: the same folder job on torchvision's random initialisation (the
+# same work as trained weights), guidedbp's random:ARCH:0 against PyTorch's,
+# one run each at batch 1 and at batch 8.
+echo
+echo "| ResNet folder job, ms per image | guidedbp batch 1 | PyTorch batch 1 (weight gradients on) | guidedbp batch 8 | PyTorch batch 8 (no weight gradients) |"
+echo "|---|---|---|---|---|"
+for arch in resnet18 resnet50; do
+    rn_ms() {
+        t0=$(now_ns)
+        "$bin" -q -w "random:$arch:0" --batch "$1" "$tmp/small" -o "$tmp/out/rs" >/dev/null
+        t1=$(now_ns)
+        "$bin" -q -w "random:$arch:0" --batch "$1" "$tmp/large" -o "$tmp/out/rl" >/dev/null
+        t2=$(now_ns)
+        awk -v s=$((t1 - t0)) -v l=$((t2 - t1)) -v n=$((n_large - n_small)) 'BEGIN {print (l - s) / n / 1e6}'
+    }
+    g1=$(rn_ms 1) g8=$(rn_ms 8)
+    t1=$("$py" "$torch_script" folder "$tmp/small" -w random --arch "$arch" --batch 1 --passes 1 | awk '{print $1}')
+    t8=$("$py" "$torch_script" folder "$tmp/t32" -w random --arch "$arch" --batch 8 --no-weight-grad --passes 1 | awk '{print $1}')
+    echo "| $arch | $(fmt "$g1") | $(fmt "$t1") | $(fmt "$g8") | $(fmt "$t8") |"
+done
+
 echo
 echo "Medians of $runs alternated runs; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')," \
      "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \

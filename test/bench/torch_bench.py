@@ -15,6 +15,12 @@ Usage:
       temporary directory); prints the median ms per image. Without
       --no-weight-grad every pass also computes the weight gradients the
       recipe's autograd computes (zeroed per batch, as the tutorial does).
+  bench_torch.py folder DIR -w random --arch resnet50 [--batch B] ...
+      The same for another torchvision model (resnet18, resnet50, ...) at
+      torchvision's random initialisation (the same work as trained
+      weights), the guided rule at every ReLU call (each ReLU module swapped
+      for a guided one: torchvision's ResNets call one module 2-3 times a
+      block, where module hooks would see only its last call).
   bench_torch.py make-weights OUT.pth OUT.safetensors
       Full-size torchvision AlexNet with random weights (seed 0), as a .pth
       and as the same tensors in safetensors, for a machine without
@@ -66,13 +72,15 @@ def read_safetensors(torch, path):
     return out
 
 
-def load_model(torch, torchvision, weights):
-    model = torchvision.models.alexnet()
-    if str(weights).endswith(".safetensors"):
-        state = read_safetensors(torch, weights)
-    else:
-        state = torch.load(weights, map_location="cpu")
-    model.load_state_dict(state)
+def load_model(torch, torchvision, weights, arch="alexnet"):
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, arch)()
+    if weights != "random":
+        if str(weights).endswith(".safetensors"):
+            state = read_safetensors(torch, weights)
+        else:
+            state = torch.load(weights, map_location="cpu")
+        model.load_state_dict(state)
     for module in model.modules():
         if isinstance(module, torch.nn.ReLU):
             module.inplace = False  # full backward hooks need out-of-place ReLUs
@@ -96,6 +104,31 @@ class GuidedHooks:
 
     def guide(self, module, grad_input, grad_output):
         return (self.torch.clamp(grad_output[0], min=0) * (self.outputs[module] > 0),)
+
+
+def guide_every_relu(torch, model):
+    """Every ReLU call guided: each nn.ReLU replaced by a module applying
+    relu forward and clamp(grad, 0) * (out > 0) backward."""
+    class Guided(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.clamp(min=0)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):
+            (y,) = ctx.saved_tensors
+            return grad.clamp(min=0) * (y > 0)
+
+    class GuidedReLU(torch.nn.Module):
+        def forward(self, x):
+            return Guided.apply(x)
+
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, torch.nn.ReLU):
+                setattr(parent, name, GuidedReLU())
 
 
 def transform(torchvision):
@@ -143,11 +176,14 @@ def run_folder(args):
     torch, torchvision = import_torch()
     torch.set_num_threads(args.threads or os.cpu_count())
     from PIL import Image
-    model = load_model(torch, torchvision, args.weights)
+    model = load_model(torch, torchvision, args.weights, args.arch)
     if args.no_weight_grad:
         for p in model.parameters():
             p.requires_grad_(False)
-    GuidedHooks(torch, model)
+    if args.arch == "alexnet":
+        GuidedHooks(torch, model)
+    else:
+        guide_every_relu(torch, model)
     tf = transform(torchvision)
     paths = sorted(p for p in Path(args.dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
@@ -200,6 +236,7 @@ def main():
     folder.add_argument("--batch", type=int, default=1)
     folder.add_argument("--passes", type=int, default=3)
     folder.add_argument("--no-weight-grad", action="store_true")
+    folder.add_argument("--arch", default="alexnet")
     mw = sub.add_parser("make-weights")
     mw.add_argument("pth")
     mw.add_argument("safetensors")
