@@ -353,13 +353,21 @@ int cli_method_spec(const Options *o, const Graph *g, MethodSpec *spec, Error *e
     if (!name) return 0;
     int l = graph_find(g, name);
     if (l < 0 || (has_cam && !g->layers[l].conv_part)) {
-        char names[512] = "";
-        for (int i = 0; i < g->n_layers; i++) {
-            const char *n = g->layers[i].name;
-            if (has_cam && !g->layers[i].conv_part) continue;
+        // Each name once (a module called twice is one name), then the
+        // blocks' and stages' names; a long list is cut with a count.
+        enum { SHOWN = 400 };
+        char names[SHOWN + 64] = "";
+        int more = 0;
+        for (int i = 0; i < g->n_layers + g->n_aliases; i++) {
+            int alias = i >= g->n_layers, at = alias ? g->aliases[i - g->n_layers].layer : i;
+            const char *n = alias ? g->aliases[i - g->n_layers].name : g->layers[i].name;
+            if ((has_cam && !g->layers[at].conv_part) || (!alias && graph_find(g, n) != i))
+                continue;
             size_t used = strlen(names);
-            snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", n);
+            if (more || used + strlen(n) + 2 > SHOWN) more++;
+            else snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", n);
         }
+        if (more) snprintf(names + strlen(names), sizeof names - strlen(names), " and %d more", more);
         return error_set(e, "--layer %s: no such layer%s (layers: %s)", name,
                          has_cam ? " with a spatial output" : "", names);
     }

@@ -121,14 +121,20 @@ static void print_check(const Report *r, const Input *in, const Result *res) {
     }
     fprintf(stderr, "check randomize: %s, seed %llu (1 = the map did not change)\n", in->path,
             (unsigned long long)r->seed);
-    fprintf(stderr, "  %-14s %-29s %s\n", "re-drawn", "cascading (this and above)",
+    int wide = 14; // the layer column, as wide as its longest name
+    for (int l = 0; l < c->steps; l++) {
+        int n = (int)strlen(c->cascading[l].layer);
+        wide = n > wide ? n : wide;
+    }
+    fprintf(stderr, "  %-*s %-29s %s\n", wide, "re-drawn", "cascading (this and above)",
             "independent (this layer only)");
-    fprintf(stderr, "  %-14s %9s %9s %9s  %9s %9s %9s\n", "layer", "sp_abs", "spearman", "ssim",
-            "sp_abs", "spearman", "ssim");
+    fprintf(stderr, "  %-*s %9s %9s %9s  %9s %9s %9s\n", wide, "layer", "sp_abs", "spearman",
+            "ssim", "sp_abs", "spearman", "ssim");
     for (int l = 0; l < c->steps; l++) {
         const Similarity *x = &c->cascading[l].sim, *y = &c->independent[l].sim;
-        fprintf(stderr, "  %-14s %9.4f %9.4f %9.4f  %9.4f %9.4f %9.4f\n", c->cascading[l].layer,
-                x->spearman_abs, x->spearman, x->ssim, y->spearman_abs, y->spearman, y->ssim);
+        fprintf(stderr, "  %-*s %9.4f %9.4f %9.4f  %9.4f %9.4f %9.4f\n", wide,
+                c->cascading[l].layer, x->spearman_abs, x->spearman, x->ssim, y->spearman_abs,
+                y->spearman, y->ssim);
     }
 }
 

@@ -710,7 +710,8 @@ def tie_stats(model64, xs):
     """What float64 forward passes of `xs` meet where float32 rounding could
     decide: at the stem's max pooling, windows whose runner-up is within
     NEAR_ULPS float32 ulps of the maximum (near_ties; exact_ties: equal
-    values), the smallest such gap in ulps; at every ReLU call, inputs within
+    values), the smallest such gap in ulps, counting only windows whose
+    maximum is positive (pool_windows); at every ReLU call, inputs within
     RELU_TOL of that call's max |input| of zero (relu_near_zero)."""
     out = {"passes": len(xs), "pool_windows": 0, "exact_ties": 0, "near_ties": 0,
            "min_gap_ulps": None, "relu_inputs": 0, "relu_near_zero": 0}
@@ -721,10 +722,11 @@ def tie_stats(model64, xs):
         cols = F.unfold(F.pad(a, (1, 1, 1, 1), value=-math.inf).reshape(n * c, 1, h + 2, w + 2),
                         3, stride=2).transpose(1, 2).reshape(-1, 9).numpy()
         top = np.sort(cols, axis=1)[:, -2:]
+        top = top[top[:, 1] > 0]  # the input is a ReLU's: an all-zero window passes no gradient
         gap = top[:, 1] - top[:, 0]
-        ulp = np.spacing(np.abs(top[:, 1]).astype(np.float32)).astype(np.float64)
+        ulp = np.spacing(top[:, 1].astype(np.float32)).astype(np.float64)
         ulps = gap / ulp
-        out["pool_windows"] += cols.shape[0]
+        out["pool_windows"] += top.shape[0]
         out["exact_ties"] += int((gap == 0).sum())
         near = (gap > 0) & (ulps < NEAR_ULPS)
         out["near_ties"] += int(near.sum())
