@@ -1057,7 +1057,7 @@ def detect_resnet(tensors):
     for t in tensors:
         if t.name not in want:
             conv = t.name[:-len(".bias")] if t.name.endswith(".bias") else None
-            if conv is not None and conv + ".weight" in want and conv != "fc":
+            if conv is not None and conv + ".weight" in want:
                 raise PthError("tensor %r is not part of %s: torchvision's ResNet convolutions "
                                "have no bias" % (t.name, arch))
             raise PthError("tensor %r is not part of %s (%s)" % (t.name, arch, layout.describe()))
@@ -1175,16 +1175,16 @@ def check_resnet(tensors, layout):
         if s == 1 and b == 0:
             need = x_in != planes * e
             ds = "layer1.0.downsample.0.weight"
-            widths = ("its %d input channels, from %s, and its %d outputs, %d planes x expansion "
-                      "%d" % (x_in, x_source, planes * e, planes, e))
+            widths = ("layer1.0's input has %d channels (from %s), its output %d (%d planes x "
+                      "expansion %d)" % (x_in, x_source, planes * e, planes, e))
             if need and not layout.stem_downsample:
-                raise PthError("tensor %r is missing (expected for %s: torchvision gives "
-                               "layer1.0 a downsample when the channels differ: %s)"
+                raise PthError("tensor %r is missing (expected for %s: %s, and torchvision "
+                               "gives a block that changes the channels a downsample)"
                                % (ds, arch, widths))
             if layout.stem_downsample and not need:
-                raise PthError("tensor %r is not part of %s at these widths: torchvision gives "
-                               "layer1.0 a downsample only when the channels differ, and %s "
-                               "agree" % (ds, arch, widths))
+                raise PthError("tensor %r is not part of %s at these widths (%s, and "
+                               "torchvision gives a downsample only to a block that strides or "
+                               "changes the channels)" % (ds, arch, widths))
         if layout.has_downsample(s, b):
             module = block + ".downsample.0"
             want(module + ".weight", (planes * e, x_in, 1, 1), "the block's %d output channels "

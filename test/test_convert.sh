@@ -363,8 +363,8 @@ check "refuses inconsistent channels" \
 check "refuses a negative running variance" \
     refuses vgg_running_var "$VGG/bad_running_var.pth" \
     "tensor 'features.1.running_var' has -0.5 at element 1: running_var + eps"
-check "refuses an int64 BatchNorm counter outside a vgg*_bn" \
-    refuses vgg_counter "$VGG/bad_counter.pth" "tensor 'bn.num_batches_tracked' is a BatchNorm counter"
+check "refuses an int64 BatchNorm counter outside a vgg*_bn or ResNet" \
+    refuses vgg_counter "$VGG/bad_counter.pth" "tensor 'bn.num_batches_tracked' is a BatchNorm counter.* only in a torchvision vgg\*_bn or ResNet state_dict"
 check "refuses AlexNet's names with other kernels" \
     refuses alexnet_kernels "$FIX/alexnet_tiny.pth" \
     "tensor 'features.0.weight' has shape \[2,3,1,1\], expected \[C,3,11,11\] for alexnet"
@@ -374,8 +374,292 @@ check "--expect vgg11 requires torchvision's full size" \
     refuses expect_full "$VGG/vgg11.pth" \
     "tensor 'features.0.weight' has shape \[4,3,3,3\], expected \[64,3,3,3\] for vgg11" --expect vgg11
 check "--expect any refuses other modules" \
-    refuses expect_any "$FIX/toy_zip.pth" "tensor '0.weight' is not part of a torchvision AlexNet or VGG" \
+    refuses expect_any "$FIX/toy_zip.pth" \
+    "tensor '0.weight' is not part of a torchvision AlexNet or VGG, .*, nor of a ResNet, whose are conv1" \
     --expect any
+
+# torchvision ResNets: the committed tiny-width state_dicts of
+# test/fixtures/resnet_pth (test/gen/fixtures_resnet_pth.py: random weights
+# and BatchNorm statistics, module names and block counts torchvision's).
+# resnet_check reads a converted file independently of convert_pth.py: its
+# __metadata__; its tensors, which must be the manifest's (names, order and
+# shapes taken from the torch model's modules: each Conv2d's weight and bias,
+# then fc), as many as the block counts hard-coded here give; and its values:
+# every convolution's BatchNorm folded by the rule below, computed here with
+# struct from the .pth's own values (b = 0: a ResNet conv has no bias), and
+# their bytes' SHA-256 equal to the manifest's NumPy float64 fold.
+RES=$ROOT/test/fixtures/resnet_pth
+
+resnet_check() {
+    "$PY" - "$@" <<'EOF'
+import hashlib, json, math, os, struct, sys
+sys.path.insert(0, "scripts")
+import convert_pth
+out, src, name, arch = sys.argv[1:5]
+
+def fail(msg):
+    print("  FAIL: %s: %s" % (out, msg))
+    sys.exit(1)
+
+BLOCKS = {"resnet18": (2, 2, 2, 2), "resnet34": (3, 4, 6, 3), "resnet50": (3, 4, 6, 3),
+          "resnet101": (3, 4, 23, 3), "resnet152": (3, 8, 36, 3)}
+per_block = 3 if arch in ("resnet50", "resnet101", "resnet152") else 2
+cases = [c for c in json.load(open("test/fixtures/resnet_pth/manifest.json"))["cases"]
+         if c["name"] == name]
+if len(cases) != 1:
+    fail("the manifest has %d cases named %s" % (len(cases), name))
+case = cases[0]
+if case["arch"] != arch or case["pth"] != "test/fixtures/resnet_pth/%s.pth" % name:
+    fail("manifest case %s is %s, %s" % (name, case["arch"], case["pth"]))
+want = [(n, s) for n, s in case["tensors"]]
+convs = [n[:-len(".weight")] for n, _ in want if n.endswith(".weight") and n != "fc.weight"]
+downsamples = sum(1 for c in convs if c.endswith(".downsample.0"))
+if len(convs) != 1 + per_block * sum(BLOCKS[arch]) + downsamples or downsamples not in (3, 4) \
+        or want[-2][0] != "fc.weight" or want[-1][0] != "fc.bias":
+    fail("the manifest's %d tensors are not %s's" % (len(want), arch))
+
+blob = open(out, "rb").read()
+(n,) = struct.unpack("<Q", blob[:8])
+header = json.loads(blob[8:8 + n].decode("utf-8"), object_pairs_hook=lambda p: p)
+data = blob[8 + n:]
+meta = dict(dict(header).get("__metadata__") or [])
+digest = hashlib.sha256(open(src, "rb").read()).hexdigest()
+want_meta = {"format": "pt", "source": os.path.basename(src), "source_sha256": digest,
+             "source_format": "torch.save " + case["format"], "arch": arch}
+for k, v in want_meta.items():
+    if meta.get(k) != v:
+        fail("__metadata__ %s is %r, expected %r" % (k, meta.get(k), v))
+entries = [(k, dict(v)) for k, v in header if k != "__metadata__"]
+if [k for k, _ in entries] != [k for k, _ in want]:
+    fail("tensors %s, expected %s" % ([k for k, _ in entries], [k for k, _ in want]))
+if hashlib.sha256(data).hexdigest() != case["folded_sha256"]:
+    fail("the data's SHA-256 is not the manifest's (NumPy's fold)")
+
+_, tensors = convert_pth.read_state_dict(src)
+sd = {t.name: t for t in tensors}
+
+def floats(raw):
+    return struct.unpack("<%df" % (len(raw) // 4), bytes(raw))
+
+def f32(values):
+    return struct.pack("<%df" % len(values), *values)
+
+def bn_of(conv):
+    if conv.endswith(".downsample.0"):
+        return conv[:-1] + "1"
+    head, _, leaf = conv.rpartition(".")
+    return (head + "." if head else "") + leaf.replace("conv", "bn")
+
+pos = 0
+changed = 0
+for (name, e), (_, shape) in zip(entries, want):
+    size = 4 * math.prod(shape)
+    if e["dtype"] != "F32" or e["shape"] != shape or e["data_offsets"] != [pos, pos + size]:
+        fail("%s: header entry %s, expected F32 %s at %d" % (name, e, shape, pos))
+    got = data[pos:pos + size]
+    pos += size
+    module = name.rpartition(".")[0]
+    if module == "fc":
+        expected = bytes(sd[name].raw)
+    else:
+        if module + ".bias" in sd:
+            fail("the .pth has %s.bias: no torchvision ResNet convolution has one" % module)
+        bn = bn_of(module) + "."
+        g, b, m, v = (floats(sd[bn + p].raw) for p in
+                      ("weight", "bias", "running_mean", "running_var"))
+        s = [gi / math.sqrt(vi + 1e-5) for gi, vi in zip(g, v)]
+        if name.endswith(".weight"):
+            x = floats(sd[name].raw)
+            per = len(x) // len(s)
+            expected = f32([x[i] * s[i // per] for i in range(len(x))])
+            changed += expected != bytes(sd[name].raw)
+        else:
+            expected = f32([(0.0 - m[c]) * s[c] + b[c] for c in range(len(s))])
+    if got != expected:
+        diff = [i // 4 for i in range(0, size, 4) if got[i:i + 4] != expected[i:i + 4]]
+        fail("%s: %d of %d values differ bitwise from the %s, first at %d"
+             % (name, len(diff), size // 4, "state_dict" if module == "fc" else "fold", diff[0]))
+if pos != len(data):
+    fail("%d data bytes, the tensors cover %d" % (len(data), pos))
+if changed != len(convs):
+    fail("only %d of %d convolutions change when folded: the fold is untested" % (changed, len(convs)))
+print(len(convs))
+EOF
+}
+
+# resnet_converts NAME ARCH: the committed NAME.pth converts (one summary line
+# naming ARCH and the BatchNorm layers folded, nothing on stderr, no temp
+# file left) to what resnet_check requires.
+resnet_converts() {
+    dir=$TMP/resnet_$1
+    mkdir -p "$dir"
+    "$PY" "$CONVERT" "$RES/$1.pth" "$dir/out.safetensors" >"$dir/stdout" 2>"$dir/stderr" ||
+        fail_with "exit status $?: $(cat "$dir/stderr")" || return
+    [ "$(wc -l <"$dir/stdout")" -eq 1 ] && [ ! -s "$dir/stderr" ] ||
+        fail_with "expected one summary line, got: $(cat "$dir/stdout" "$dir/stderr")" || return
+    convs=$(resnet_check "$dir/out.safetensors" "$RES/$1.pth" "$1" "$2") ||
+        { echo "$convs"; return 1; }
+    grep -q "): $2 ($convs BatchNorm layers folded into their convolutions), $((2 * convs + 2)) tensors" \
+        "$dir/stdout" || fail_with "summary lacks the arch or the counts: $(cat "$dir/stdout")" || return
+    [ "$(ls -A "$dir" | wc -l)" -eq 3 ] || fail_with "temp files left: $(ls -A "$dir")"
+}
+for c in resnet18:resnet18 resnet34:resnet34 resnet50:resnet50 resnet101:resnet101 \
+    resnet152:resnet152 resnet18_legacy:resnet18 resnet18_stem4:resnet18 resnet50_stem8:resnet50; do
+    check "${c%%:*}: converts as ${c#*:}; metadata, names, shapes and folded values checked" \
+        resnet_converts "${c%%:*}" "${c#*:}"
+done
+
+resnet_manifest_lists_them() {
+    "$PY" - <<'EOF' || fail_with "manifest check failed"
+import json, os
+m = json.load(open("test/fixtures/resnet_pth/manifest.json"))
+names = [c["name"] for c in m["cases"]]
+assert names == ["resnet18", "resnet18_legacy", "resnet34", "resnet50", "resnet101", "resnet152",
+                 "resnet18_stem4", "resnet50_stem8"], names
+for c in m["cases"]:
+    assert os.path.getsize(c["pth"]) < 1 << 20, c["pth"]
+    assert c["format"] == ("legacy" if c["name"].endswith("_legacy") else "zip"), c["name"]
+EOF
+}
+check "the ResNet manifest lists all eight cases, each file under 1 MB" resnet_manifest_lists_them
+
+# Where torchvision puts layer1.0's downsample depends on the widths.
+downsample_by_width() {
+    for c in resnet18:0 resnet18_stem4:1 resnet50:1 resnet50_stem8:0; do
+        n=$(grep -c '"layer1.0.downsample.0.bias"' "$TMP/resnet_${c%%:*}/out.safetensors")
+        [ "$n" -eq "${c#*:}" ] || fail_with "${c%%:*}: $n layer1.0 downsample biases, expected ${c#*:}" ||
+            return
+    done
+}
+check "layer1.0 has a downsample exactly where torchvision's widths give one" downsample_by_width
+
+resnet_zip_legacy_same() {
+    "$PY" - "$TMP/resnet_resnet18/out.safetensors" "$TMP/resnet_resnet18_legacy/out.safetensors" <<'EOF' ||
+import json, struct, sys
+def body(path):
+    blob = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    h = json.loads(blob[8:8 + n])
+    meta = h.pop("__metadata__")
+    return h, blob[8 + n:], meta
+(h1, d1, m1), (h2, d2, m2) = body(sys.argv[1]), body(sys.argv[2])
+assert h1 == h2 and d1 == d2, "tensors differ"
+assert (m1["source_format"], m2["source_format"]) == ("torch.save zip", "torch.save legacy"), (m1, m2)
+EOF
+        fail_with "zip and legacy resnet18 give different tensors"
+}
+check "zip and legacy resnet18 files give identical tensors" resnet_zip_legacy_same
+
+resnet_any() {
+    mkdir -p "$TMP/resnet_any"
+    "$PY" "$CONVERT" --expect any "$RES/resnet50.pth" "$TMP/resnet_any/out.safetensors" >/dev/null ||
+        fail_with "--expect any refused a reduced-width resnet50" || return
+    cmp -s "$TMP/resnet_any/out.safetensors" "$TMP/resnet_resnet50/out.safetensors" ||
+        fail_with "--expect any wrote a different file"
+}
+check "--expect any accepts a reduced-width resnet50" resnet_any
+
+# --expect resnetNN accepts exactly torchvision's full-size model: checked on
+# its names and shapes (torchvision_shapes.json, written from torchvision),
+# which is all identify() reads; a full-size file would be 45-230 MB.
+resnet_full_size() {
+    "$PY" - <<'EOF' || fail_with "full-size check failed"
+import json, sys
+sys.path.insert(0, "scripts")
+import convert_pth
+shapes = json.load(open("test/fixtures/resnet_pth/torchvision_shapes.json"))
+assert list(shapes) == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"], list(shapes)
+
+def fake(pairs):
+    return [convert_pth.Tensor(n, tuple(s), "int64" if n.endswith(".num_batches_tracked")
+                               else "float32", None) for n, s in pairs]
+
+for arch, pairs in shapes.items():
+    assert convert_pth.EXPECTED_MODELS[arch] == [(n, tuple(s)) for n, s in pairs], arch
+    for expect in (arch, "any", None):
+        layout = convert_pth.identify(fake(pairs), expect)
+        assert layout.name == arch, (arch, expect, layout.name)
+    assert len(layout.output_names()) == 2 * sum(1 for n, s in pairs if len(s) == 4) + 2, arch
+    for other in shapes:
+        if other != arch:
+            try:
+                convert_pth.identify(fake(pairs), other)
+            except convert_pth.PthError as e:
+                assert str(e).startswith("the state_dict is %s (" % arch), e
+            else:
+                raise AssertionError("--expect %s accepted %s" % (other, arch))
+    wrong = [(n, [999, s[1]] if n == "fc.weight" else [999] if n == "fc.bias" else s)
+             for n, s in pairs]
+    assert convert_pth.identify(fake(wrong), "any").name == arch, arch
+    try:
+        convert_pth.identify(fake(wrong), arch)
+    except convert_pth.PthError as e:
+        assert "tensor 'fc.weight' has shape [999,%d], expected [1000,%d] for %s" % (
+            pairs[-2][1][1], pairs[-2][1][1], arch) in str(e), e
+    else:
+        raise AssertionError("--expect %s accepted 999 classes" % arch)
+EOF
+}
+check "--expect resnetNN accepts torchvision's full-size names and shapes, and only those" resnet_full_size
+
+check "--expect resnet18 requires torchvision's full size" \
+    refuses resnet_expect_full "$RES/resnet18.pth" \
+    "tensor 'conv1.weight' has shape \[2,3,7,7\], expected \[64,3,7,7\] for resnet18 (torchvision's full size" \
+    --expect resnet18
+check "--expect resnet50 refuses a resnet18" \
+    refuses resnet_expect_other "$RES/resnet18.pth" \
+    "the state_dict is resnet18 (BasicBlock stages of 2, 2, 2, 2 blocks), not resnet50 (Bottleneck stages of 3, 4, 6, 3 blocks)" \
+    --expect resnet50
+check "--expect resnet18 refuses a vgg11" \
+    refuses resnet_expect_vgg "$VGG/vgg11.pth" "the state_dict is vgg11 (.*), not resnet18 (BasicBlock" \
+    --expect resnet18
+help_lists_resnets() {
+    "$PY" "$CONVERT" --help | tr -s ' \n' ' ' | grep -q "vgg19_bn, resnet18, resnet34, resnet50, resnet101, resnet152; or 'any'" ||
+        fail_with "--help: $("$PY" "$CONVERT" --help)"
+}
+check "--help lists the ResNets" help_lists_resnets
+
+check "refuses a resnet50 with a tensor missing" \
+    refuses resnet_missing "$RES/bad_missing.pth" \
+    "tensor 'layer3.2.bn2.running_var' is missing (expected for resnet50: Bottleneck stages of 3, 4, 6, 3 blocks)"
+check "refuses a resnet50 with a mis-shaped downsample" \
+    refuses resnet_shape "$RES/bad_shape.pth" \
+    "tensor 'layer2.0.downsample.0.weight' has shape \[16,4,1,1\], expected \[16,8,1,1\] for resnet50 (.*8 inputs from the output of layer1.2, 1x1 kernel)"
+check "refuses blocks per stage no ResNet has, naming the counts" \
+    refuses resnet_counts "$RES/bad_counts.pth" \
+    "not a torchvision ResNet: blocks per stage (2, 2, 3, 2) with BasicBlock (no conv3); torchvision's are resnet18 (2, 2, 2, 2)"
+check "refuses a ResNet convolution with a bias" \
+    refuses resnet_conv_bias "$RES/bad_conv_bias.pth" \
+    "tensor 'conv1.bias' is not part of resnet18: torchvision's ResNet convolutions have no bias"
+check "refuses a layer1.0 without the downsample its widths need" \
+    refuses resnet_no_downsample "$RES/bad_no_downsample.pth" \
+    "tensor 'layer1.0.downsample.0.weight' is missing (expected for resnet18: layer1.0's input has 4 channels (from conv1.weight), its output 2"
+check "refuses a layer1.0 downsample its widths do not call for" \
+    refuses resnet_extra_downsample "$RES/bad_extra_downsample.pth" \
+    "tensor 'layer1.0.downsample.0.weight' is not part of resnet18 at these widths (layer1.0's input has 2 channels"
+check "refuses a wide_resnet-shaped Bottleneck (width 2 x planes)" \
+    refuses resnet_wide "$RES/bad_wide.pth" \
+    "tensor 'layer1.0.conv3.weight' has shape \[4,2,1,1\], expected \[8,2,1,1\] for resnet50"
+
+conv1_fc_plain() {
+    mkdir -p "$TMP/conv1_fc"
+    "$PY" "$CONVERT" "$RES/plain_conv1_fc.pth" "$TMP/conv1_fc/out.safetensors" >/dev/null ||
+        fail_with "refused" || return
+    "$PY" - "$TMP/conv1_fc/out.safetensors" "$RES/plain_conv1_fc.pth" <<'EOF' || fail_with "not converted as it is"
+import json, struct, sys
+sys.path.insert(0, "scripts")
+import convert_pth
+blob = open(sys.argv[1], "rb").read()
+(n,) = struct.unpack("<Q", blob[:8])
+h = json.loads(blob[8:8 + n])
+assert "arch" not in h["__metadata__"], h["__metadata__"]
+_, tensors = convert_pth.read_state_dict(sys.argv[2])
+assert [k for k in h if k != "__metadata__"] == [t.name for t in tensors] == \
+    ["conv1.weight", "fc.weight", "fc.bias"], list(h)
+assert blob[8 + n:] == b"".join(bytes(t.raw) for t in tensors)
+EOF
+}
+check "conv1.* and fc.* alone convert as plain tensors, without an arch" conv1_fc_plain
 
 keeps_old_output() {
     echo old >"$TMP/kept.safetensors"
