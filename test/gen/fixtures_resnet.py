@@ -78,7 +78,6 @@ the C program's fill_uniform).
 import collections
 import copy
 import io
-import json
 import math
 import os
 import subprocess
@@ -111,7 +110,17 @@ REDUCE = 16                 # torchvision's widths / REDUCE
 STEM = 64 // REDUCE         # 4
 PLANES = tuple(p // REDUCE for p in (64, 128, 256, 512))  # 4, 8, 16, 32
 CLASSES = 1000
-SEEDS = {"resnet18": 1818, "resnet50": 5050}   # torch.manual_seed of each reduced model
+# torch.manual_seed of each reduced model. Chosen (from seeds 0..45 and
+# 0..150, by a search over every case below) as seeds where no result is
+# decided by rounding: float32 within 2e-6 of float64 PyTorch everywhere,
+# integrated gradients' batched and per-step sums agreeing (fixtures_methods'
+# check), no stem max-pool window with a runner-up within NEAR_ULPS float32
+# ulps of its maximum, no map all zero. About half the seeds fail: integrated
+# gradients near the black baseline, whose scaled inputs are nearly flat,
+# meet max-pool near-ties and near-zero ReLU inputs that float32 breaks
+# either way (up to 10% of the max off float64 at N = 8).
+SEEDS = {"resnet18": 3, "resnet50": 125}
+MAX_VS_FLOAT64 = 1e-5       # a stored case further than this from float64 stops the script
 BN_COUNTER = 12345          # num_batches_tracked (never used in eval mode)
 EPS = 1e-5
 FIXED_CLASS = 281           # "tabby"
@@ -823,6 +832,9 @@ def write(fixture_dir):
             scale = float(np.abs(res64).max())
             vs64 = {"max_rel": float(d64.max()) / scale, "count_over_1e-3": int((d64 > 1e-3 * scale).sum())}
             ties = tie_stats(ref64.model, case_inputs(x.double(), method, opt))
+            check(vs64["max_rel"] <= MAX_VS_FLOAT64 and ties["near_ties"] == 0,
+                  f"{case}: float32 is {vs64['max_rel']:.3g} of the max from float64 "
+                  f"({ties['near_ties']} max-pool near-ties): rounding decides it, no golden")
             score = score_of(ref, x, target, layer, channel)
             score_bn = score_of(orig, x, target, layer, channel)
             max_abs = float(np.abs(res.astype(np.float64)).max())
@@ -935,7 +947,8 @@ def write(fixture_dir):
     ])
     mf.write_json(out / "manifest.json", manifest)
     written.add("manifest.json")
-    mf.write_bytes(out / "README.md", readme().encode())
+    full_gap = min(c["ties"]["min_gap_ulps"] for c in cases if c["weights"].startswith("random:"))
+    mf.write_bytes(out / "README.md", readme(f"{full_gap:.1f}").encode())
     for stale in sorted(os.listdir(out)):
         if stale.endswith(".npy") and stale not in written:
             os.remove(out / stale)
@@ -952,11 +965,11 @@ def write(fixture_dir):
     return out
 
 
-def readme():
+def readme(full_gap):
     return f"""# ResNet fixtures
 
 Written by `test/gen/fixtures_resnet.py` (regenerate: `/usr/bin/python3
-test/gen/fixtures_resnet.py`, about a minute; it rewrites identical bytes),
+test/gen/fixtures_resnet.py`, under a minute; it rewrites identical bytes),
 with PyTorch {torch.__version__}, torchvision {torchvision.__version__}, NumPy
 {np.__version__}, on `test/fixtures/images/cat224.png` and `cat.png`. The
 script's docstring has every definition; in short:
@@ -987,6 +1000,17 @@ per block two or three times); `--guide features` and `--guide all` are the
 same on a ResNet. Grad-CAM's layer is `layer4` (the last block's output);
 a `--layer` target on a convolution means its output in the converted model,
 BatchNorm included.
+
+The reduced models' torch seeds ({SEEDS["resnet18"]}, {SEEDS["resnet50"]}) were picked so that no
+stored result is decided by rounding: about half of all seeds give integrated
+gradients near the black baseline (nearly flat scaled inputs) max-pool
+near-ties or near-zero ReLU inputs that float32 breaks either way. The script
+stops if a stored reduced-model case is more than {MAX_VS_FLOAT64:g} of its max from
+float64 PyTorch or meets a max-pool near-tie (`vs_float64` and `ties` in the
+manifest). The full-size `random:` models cannot be chosen: their shared stem
+(conv1 takes the stream's first values in both) has one max-pool window whose
+runner-up is {full_gap} float32 ulps below its maximum (float32 PyTorch still
+agrees with float64 to 2e-7 there).
 """
 
 
