@@ -245,9 +245,10 @@ int graph_shape_layer(Graph *g, int i, Error *e) {
     case LAYER_ADD: {
         int c2, h2, w2;
         graph_value_shape(g, l->in2, &c2, &h2, &w2);
-        if (c2 != c || h2 != h || w2 != w)
-            return error_set(e, "%s: adds a %dx%dx%d value to a %dx%dx%d one", l->name, c2, h2,
-                             w2, c, h, w);
+        if (c2 != c)
+            return error_set(e, "%s: adds a %d-channel value to a %d-channel one", l->name, c2, c);
+        if (h2 != h || w2 != w)
+            return error_set(e, "%s: adds a %dx%d value to a %dx%d one", l->name, h2, w2, h, w);
         break;
     }
     case LAYER_RELU: break;

@@ -50,8 +50,9 @@ typedef struct {
     int in, in2;               // the values read (in2: an add's other operand, else -1)
     int k, stride, pad;        // conv and max-pool window; avgpool: its output side
     int width;                 // conv: output channels; linear: output features
-    int conv_part;             // before the classifier: model.features in AlexNet/VGG. The
-                               // ReLUs --guide features guides, the layers gradcam can use
+    int conv_part;             // before the head: model.features in AlexNet/VGG, all but
+                               // avgpool and fc in a ResNet. The ReLUs --guide features
+                               // guides, the layers gradcam can use
     // Filled by graph_shapes. A linear layer's input is flattened: in_c
     // features, 1x1. A spatial size of 0 means not known yet (see below).
     int in_c, in_h, in_w;

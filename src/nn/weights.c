@@ -87,7 +87,14 @@ static int bind_file(Weights *w, const char *path, Error *e) {
             if (!(w->b[i] = expect(st, path, l->name, "bias", 1, bs, e))) return -1;
             l->width = (int)ws[0];
         }
-        if (graph_shape_layer(g, i, e) != 0) return -1;
+        if (graph_shape_layer(g, i, e) != 0) {
+            // Only an add can fail here: a shortcut where torchvision's full
+            // widths have none (or none where they have one).
+            Error why = *e;
+            return error_set(e, "%s: %s; a reduced-width %s must keep torchvision's width "
+                             "ratios, which decide where its blocks have a downsample shortcut",
+                             path, why.msg, g->arch);
+        }
     }
     // Everything bound above is 2 tensors per layer; anything else is a
     // different model, and guessing which would be wrong.
