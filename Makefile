@@ -13,6 +13,15 @@ CFLAGS  := $(OPT) -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -W
            -ffp-contract=off -MMD -MP -Isrc $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm
 
+# Installation: `make install PREFIX=/usr DESTDIR=/tmp/pkg`. DATADIR is
+# compiled in (where the default weights are looked for), so the binary is
+# rebuilt when PREFIX changes.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/guidedbp
+MANDIR  ?= $(PREFIX)/share/man/man1
+DOCDIR  ?= $(PREFIX)/share/doc/guidedbp
+
 BUILD   ?= build
 BIN     ?= guidedbp
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
@@ -20,7 +29,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/labels_data.o
 TESTS   := $(patsubst test/%.c,$(BUILD)/%,$(wildcard test/test_*.c))
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all test check demo bench bench-compare fuzz weights fixtures clean
+.PHONY: all test check demo bench bench-compare fuzz weights fixtures clean install uninstall FORCE
 all: $(BIN)
 
 $(BIN): $(BUILD)/main.o $(LIB_OBJ)
@@ -31,6 +40,12 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/main.o: CFLAGS += -DSTB_IMAGE_VERSION='"$(STB_IMAGE_VERSION)"'
+
+# cli.o holds DATADIR; the stamp changes (and cli.o is rebuilt) only when it does.
+$(BUILD)/datadir.stamp: FORCE | $(BUILD)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+$(BUILD)/cli/cli.o: $(BUILD)/datadir.stamp
+$(BUILD)/cli/cli.o: CFLAGS += -DGUIDEDBP_DATADIR='"$(DATADIR)"'
 
 # The class names are compiled in, so the binary needs no data files.
 $(BUILD)/labels_data.c: weights/imagenet_classes.txt src/cli/labels_to_c.sh | $(BUILD)
@@ -75,6 +90,22 @@ fuzz:
 
 weights:
 	sh scripts/get_weights.sh
+
+# The binary, the weight tools, the man page and the docs. Weights are not
+# installed (they are not ours to redistribute): `make weights` puts them in
+# $$XDG_DATA_HOME/guidedbp, or copy alexnet.safetensors to DATADIR.
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DOCDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/guidedbp
+	install -m 755 scripts/convert_pth.py $(DESTDIR)$(BINDIR)/guidedbp-convert
+	install -m 644 doc/guidedbp.1 $(DESTDIR)$(MANDIR)/guidedbp.1
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 644 weights/README.md $(DESTDIR)$(DOCDIR)/WEIGHTS.md
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/guidedbp $(DESTDIR)$(BINDIR)/guidedbp-convert \
+	    $(DESTDIR)$(MANDIR)/guidedbp.1 $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/WEIGHTS.md
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
 
 fixtures:
 	$(PYTHON) test/gen/make_fixtures.py

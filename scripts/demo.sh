@@ -1,19 +1,24 @@
 #!/bin/sh
 # demo.sh GUIDEDBP: the saliency maps of the bundled cat photo, with
-# torchvision's pretrained AlexNet when weights/alexnet.safetensors exists,
-# otherwise (loudly) with randomly initialised weights.
+# torchvision's pretrained AlexNet when guidedbp finds its default weights
+# (`make weights`), otherwise (loudly) with randomly initialised weights.
 set -e
 bin=${1:-./guidedbp}
 image=test/fixtures/images/cat.png
 out=build/demo
 mkdir -p "$out"
-if [ -f weights/alexnet.safetensors ]; then
+data=${XDG_DATA_HOME:-$HOME/.local/share}/guidedbp
+if [ -n "${GUIDEDBP_WEIGHTS:-}" ]; then
+    weights=$GUIDEDBP_WEIGHTS
+elif [ -f "$data/alexnet.safetensors" ]; then
+    weights=$data/alexnet.safetensors
+elif [ -f weights/alexnet.safetensors ]; then
     weights=weights/alexnet.safetensors
 else
     weights=random:0
     cat >&2 <<'MSG'
 ************************************************************************
-* weights/alexnet.safetensors is missing: this demo runs AlexNet with  *
+* no alexnet.safetensors found: this demo runs AlexNet with           *
 * RANDOM weights (--weights random:0), so the class it reports means   *
 * nothing. Get torchvision's pretrained weights with 'make weights'    *
 * (downloads 233 MB), then run 'make demo' again.                      *

@@ -1,13 +1,15 @@
 #!/bin/sh
 # get_weights.sh (`make weights`): downloads torchvision's AlexNet weights once,
 # checks that their SHA-256 starts with the hex prefix in the file name (the
-# check torchvision itself makes), and converts them to weights/alexnet.safetensors.
+# check torchvision itself makes), and converts them to alexnet.safetensors in
+# $XDG_DATA_HOME/guidedbp (default ~/.local/share/guidedbp), where guidedbp,
+# installed or not, looks for its default weights.
 # An existing weights/alexnet-owt-7be5be79.pth is not downloaded again, but it
 # is checked all the same.
 #
 # Environment (defaults in brackets; the tests point them elsewhere):
 #   GUIDEDBP_WEIGHTS_URL     [torchvision's alexnet-owt-7be5be79.pth]
-#   GUIDEDBP_WEIGHTS_DIR     [weights/ of this checkout]
+#   GUIDEDBP_WEIGHTS_DIR     [$XDG_DATA_HOME/guidedbp]
 #   GUIDEDBP_WEIGHTS_EXPECT  model whose tensor names and shapes the file must
 #                            have [alexnet]; empty: no check
 #   PYTHON                   any python3 >= 3.9 [python3]
@@ -15,7 +17,8 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 url=${GUIDEDBP_WEIGHTS_URL:-https://download.pytorch.org/models/alexnet-owt-7be5be79.pth}
-dir=${GUIDEDBP_WEIGHTS_DIR:-$root/weights}
+data=${XDG_DATA_HOME:-${HOME:?neither XDG_DATA_HOME nor HOME is set}/.local/share}
+dir=${GUIDEDBP_WEIGHTS_DIR:-$data/guidedbp}
 expect=${GUIDEDBP_WEIGHTS_EXPECT-alexnet}
 python=${PYTHON:-python3}
 name=${url##*/}

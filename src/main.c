@@ -25,7 +25,7 @@ enum {
     EXIT_USAGE = 2,       // bad arguments
     EXIT_WEIGHTS = 3,     // the weights could not be loaded
     EXIT_IO = 4,          // an output could not be written, or out of memory
-    EXIT_INTERRUPTED = 130,
+    EXIT_SIGNAL = 128,    // + the signal: 130 for SIGINT, 143 for SIGTERM (the shell's rule)
 };
 
 /* Set by SIGINT/SIGTERM; the run stops between batches, so every output
@@ -33,7 +33,15 @@ enum {
  * global, hence this one. */
 static volatile sig_atomic_t interrupted;
 
-static void on_signal(int sig) { interrupted = sig; }
+/* Says so at once (write is async-signal-safe): the batch in flight may take
+ * a while to finish. */
+static void on_signal(int sig) {
+    static const char msg[] = "\nguidedbp: finishing the images in flight, then stopping "
+                              "(a second signal stops at once)\n";
+    interrupted = sig;
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+}
 
 static int usage_error(const Report *r, const char *msg) {
     report_error(r, msg);
@@ -68,20 +76,24 @@ static int run(const Options *o) {
         status = EXIT_USAGE;
         goto done;
     }
-    if (weights_load(&weights, o->weights, &err) != 0) {
+    char found[1100];
+    const char *spec = o->weights;
+    if (!spec && cli_find_weights(found, sizeof found, &err) == 0) spec = found;
+    if (!spec || weights_load(&weights, spec, &err) != 0) {
         report_error(&report, err.msg);
-        if (strcmp(o->weights, CLI_DEFAULT_WEIGHTS) == 0)
-            fprintf(stderr, "guidedbp: get torchvision's pretrained AlexNet with 'make weights', "
-                            "or try the tool with --weights random:0\n");
+        if (!o->weights)
+            fprintf(stderr, "guidedbp: get torchvision's pretrained AlexNet with 'make weights' "
+                            "(or guidedbp-convert a .pth into one of those places), or try the "
+                            "tool with --weights random:0\n");
         status = EXIT_WEIGHTS;
         goto done;
     }
     char same_seed[32];
     snprintf(same_seed, sizeof same_seed, "random:%llu", (unsigned long long)o->seed);
-    if (o->check == CHECK_RANDOMIZE && strcmp(o->weights, same_seed) == 0 && !o->quiet)
+    if (o->check == CHECK_RANDOMIZE && strcmp(spec, same_seed) == 0 && !o->quiet)
         fprintf(stderr, "guidedbp: warning: --seed %llu re-draws exactly the weights of %s, so "
                         "nothing will change; choose another --seed\n",
-                (unsigned long long)o->seed, o->weights);
+                (unsigned long long)o->seed, spec);
     if (gemm_isa_from_env(&c.isa) != 0) {
         snprintf(err.msg, sizeof err.msg, "%s=%s: not an instruction set this CPU has (sse2 up "
                  "to %s)", GEMM_ISA_ENV, getenv(GEMM_ISA_ENV), gemm_isa_names[gemm_isa_best()]);
@@ -110,7 +122,7 @@ static int run(const Options *o) {
     report.total = inputs.n;
     if (pipeline_run(&pipeline, inputs.items, inputs.n, &counts, &err) != 0) status = EXIT_IO;
     report_summary(&report, &counts, status == 0 && interrupted);
-    if (status == 0 && interrupted) status = EXIT_INTERRUPTED;
+    if (status == 0 && interrupted) status = EXIT_SIGNAL + interrupted;
     if (status == 0 && counts.failed > 0) status = EXIT_SOME_FAILED;
 done:
     report_free(&report);

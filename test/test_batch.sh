@@ -156,7 +156,8 @@ interrupted_then_resumed() {
     for f in "$out"/*.png; do [ -e "${f%.png}.npy" ] && done_before=$((done_before + 1)); done
     [ "$done_before" -lt 12 ] || fail_with "the run finished before the signal" || return 1
     if [ "$sig" = TERM ]; then
-        [ $status -eq 130 ] && grep -q "interrupted after" "$TMP/err_$sig" ||
+        [ $status -eq 143 ] && grep -q "interrupted after" "$TMP/err_$sig" &&
+            grep -q "finishing the images in flight" "$TMP/err_$sig" ||
             fail_with "status $status: $(cat "$TMP/err_$sig")" || return 1
         ! ls -a "$out" | grep -q '\.tmp\.' || fail_with "temporary files left" || return 1
     fi
@@ -170,7 +171,8 @@ interrupted_then_resumed() {
         [r['status'] for r in recs].count('skipped') == $done_before" &&
         [ "$(ls "$out"/*.png | wc -l)" -eq 12 ]
 }
-check "SIGTERM mid-run: exit 130, whole files only, a resumed run completes" interrupted_then_resumed TERM
+check "SIGTERM mid-run: says so at once, exit 143, whole files only, a resumed run completes" \
+    interrupted_then_resumed TERM
 check "SIGKILL mid-run: no truncated file under a final name, resumable" interrupted_then_resumed KILL
 
 example_scripts() {

@@ -58,6 +58,13 @@ check "missing weights" expect 3 "nothere.safetensors" \
 check "default weights missing: says how to get them" expect 3 "make weights" \
     env GUIDEDBP_WEIGHTS= sh -c 'cd "$1" && "$2" "$3"' sh "$TMP" "$(pwd)/$GUIDEDBP" "$(pwd)/$CAT"
 check "bad random seed" expect 3 "random:x1: the seed" "$GUIDEDBP" -w random:x1 "$CAT"
+check "random without a seed says random:SEED" expect 3 "random: needs a seed: random:SEED" \
+    "$GUIDEDBP" -w random "$CAT"
+check "a .pth as weights says how to convert it" expect 3 \
+    "resnet18.pth: a PyTorch .pth file, not safetensors: convert it first with guidedbp-convert" \
+    "$GUIDEDBP" -w test/fixtures/resnet/resnet18.pth -o "$TMP/x.png" "$CAT"
+check "a legacy-format .pth too" expect 3 "tiny_vgg13_bn_legacy.pth: a PyTorch .pth file" \
+    "$GUIDEDBP" -w test/fixtures/vgg/tiny_vgg13_bn_legacy.pth -o "$TMP/x.png" "$CAT"
 check "GUIDEDBP_WEIGHTS is the default" expect 3 "envweights.safetensors" \
     env GUIDEDBP_WEIGHTS="$TMP/envweights.safetensors" "$GUIDEDBP" -o "$TMP/x.png" "$CAT"
 

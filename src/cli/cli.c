@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/image.h"
 #include "io/preprocess.h"
@@ -26,7 +27,9 @@ void cli_usage(FILE *f) {
             "  -w, --weights FILE     safetensors weights, or random:SEED (AlexNet) or\n"
             "                         random:ARCH:SEED (e.g. random:resnet50:0) for weights\n"
             "                         drawn at random (README: Weights) (default:\n"
-            "                         $GUIDEDBP_WEIGHTS, else " CLI_DEFAULT_WEIGHTS ")\n"
+            "                         $GUIDEDBP_WEIGHTS, else " CLI_WEIGHTS_FILE " in\n"
+            "                         $XDG_DATA_HOME/guidedbp, then %s,\n"
+            "                         then ./weights)\n"
             "  -c, --class N|NAME     target class, index or ImageNet name (default: the\n"
             "                         predicted class)\n"
             "  -o, --output PATH      one image: the PNG to write (default: IMAGE's name\n"
@@ -39,7 +42,7 @@ void cli_usage(FILE *f) {
             "                         model.features, the reference recipe; in a ResNet,\n"
             "                         every ReLU) or all (default: features)\n"
             "  -m, --method NAME      ",
-            PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE);
+            GUIDEDBP_DATADIR, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE);
     char line[320];
     snprintf(line, sizeof line, "%s (default: %s)", methods, method_names[METHOD_GUIDED]);
     text_wrap(f, line, 25, 25, 80);
@@ -95,7 +98,8 @@ void cli_usage(FILE *f) {
             "\n"
             "Exit status: 0 every image done or skipped, 1 some images failed,\n"
             "2 usage error, 3 the weights could not be loaded, 4 an output could not be\n"
-            "written (the run stops), 130 interrupted (finished outputs are kept).\n"
+            "written (the run stops), 130 or 143 interrupted by SIGINT or SIGTERM\n"
+            "(finished outputs are kept).\n"
             "\n"
             "Environment: GUIDEDBP_WEIGHTS (default weights); " GEMM_ISA_ENV " (sse2, avx2 or\n"
             "avx512: the convolutions' instruction set; default the fastest this CPU has).\n",
@@ -126,6 +130,26 @@ static int parse_u64(const char *text, uint64_t *out) {
     if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE) return -1;
     *out = (uint64_t)v;
     return 0;
+}
+
+#ifndef GUIDEDBP_DATADIR // the Makefile sets it from PREFIX
+#define GUIDEDBP_DATADIR "/usr/local/share/guidedbp"
+#endif
+
+int cli_find_weights(char *path, size_t len, Error *e) {
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    char dirs[3][1024] = {"", GUIDEDBP_DATADIR, "weights"};
+    if (xdg && *xdg == '/') snprintf(dirs[0], sizeof dirs[0], "%s/guidedbp", xdg);
+    else if (home && *home) snprintf(dirs[0], sizeof dirs[0], "%s/.local/share/guidedbp", home);
+    char searched[3200] = "";
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i][0]) continue;
+        snprintf(path, len, "%s/%s", dirs[i], CLI_WEIGHTS_FILE);
+        if (access(path, F_OK) == 0) return 0;
+        size_t used = strlen(searched);
+        snprintf(searched + used, sizeof searched - used, "%s%s", used ? ", " : "", dirs[i]);
+    }
+    return error_set(e, "no weights given and no %s in %s", CLI_WEIGHTS_FILE, searched);
 }
 
 /* text as one of names[first, n): its index, or -1 with e saying "OPTION
@@ -191,7 +215,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {0, 0, 0, 0},
     };
     const char *env = getenv("GUIDEDBP_WEIGHTS");
-    *o = (Options){.weights = env && *env ? env : CLI_DEFAULT_WEIGHTS, .topk = CLI_DEFAULT_TOPK,
+    *o = (Options){.weights = env && *env ? env : NULL, .topk = CLI_DEFAULT_TOPK,
                    .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS,
                    .seed = CLI_DEFAULT_SEED,
                    .channel = -1, .noise = CLI_DEFAULT_NOISE, .steps = CLI_DEFAULT_STEPS,

@@ -19,7 +19,8 @@
 #include "nn/net.h"
 #include "util/error.h"
 
-#define CLI_DEFAULT_WEIGHTS "weights/alexnet.safetensors"
+/* The default weights' file name, looked for where cli_find_weights says. */
+#define CLI_WEIGHTS_FILE "alexnet.safetensors"
 
 enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
 enum { CLI_DEFAULT_TOPK = 5, CLI_DEFAULT_STEPS = 50, CLI_MAX_PASSES = 10000, CLI_DEFAULT_SEED = 1 };
@@ -30,7 +31,7 @@ typedef struct {
     int n_inputs;
     const char *files_from; // --files-from FILE ("-": stdin), or NULL
     int recursive;
-    const char *weights;    // --weights, else $GUIDEDBP_WEIGHTS, else the default
+    const char *weights;    // --weights, else $GUIDEDBP_WEIGHTS, else NULL: cli_find_weights
     const char *class_arg;  // NULL: the predicted class
     const char *output;     // FILE.png for one image, DIR for several; NULL: default
     int npy, json, skip_existing, quiet;
@@ -56,6 +57,12 @@ typedef struct {
 
 int cli_parse(int argc, char **argv, Options *o, Error *e);
 void cli_usage(FILE *f);
+/* The default weights when neither -w nor $GUIDEDBP_WEIGHTS names them: the
+ * first CLI_WEIGHTS_FILE found in $XDG_DATA_HOME/guidedbp (default
+ * ~/.local/share/guidedbp), GUIDEDBP_DATADIR (PREFIX/share/guidedbp, set at
+ * build time), then ./weights (a source checkout). Returns 0 and the path,
+ * or -1 with e listing the places searched. */
+int cli_find_weights(char *path, size_t len, Error *e);
 /* The method the options ask for, its layers resolved by name in g (a
  * usage error when there is no such layer or channel). */
 int cli_method_spec(const Options *o, const Graph *g, MethodSpec *spec, Error *e);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/parallel.h"
 #include "util/rng.h"
@@ -268,6 +269,21 @@ static int refuse_non_finite(const SafeTensors *st, const char *path, int thread
     return 0;
 }
 
+/* 1 when path starts like a torch.save file: a zip archive (PyTorch >= 1.6)
+ * or the legacy format's pickled magic number (protocol 2, a long), which
+ * people give for a safetensors. */
+static int is_pytorch_file(const char *path) {
+    unsigned char head[4] = {0};
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; // a FIFO would block
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return n == 4 && ((head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) ||
+                      (head[0] == 0x80 && head[1] == 0x02 && head[2] == 0x8a)); // pickled magic
+}
+
 int weights_load(Weights *w, const char *spec, Error *e) {
     memset(w, 0, sizeof *w);
     if (strncmp(spec, "random:", 7) == 0) {
@@ -289,7 +305,17 @@ int weights_load(Weights *w, const char *spec, Error *e) {
                              UINT64_MAX);
         return weights_random(w, arch, (uint64_t)seed, e);
     }
-    if (safetensors_open(&w->file, spec, e) != 0) return -1;
+    if (strcmp(spec, "random") == 0)
+        return error_set(e, "random: needs a seed: random:SEED (AlexNet) or random:ARCH:SEED, "
+                            "e.g. random:0 or random:resnet50:0");
+    if (safetensors_open(&w->file, spec, e) != 0) {
+        // The safetensors reader's words (a huge "header length") would not say why.
+        if (is_pytorch_file(spec))
+            error_set(e, "%s: a PyTorch .pth file, not safetensors: convert it first with "
+                         "guidedbp-convert (scripts/convert_pth.py in the source) %s "
+                         "OUT.safetensors", spec, spec);
+        return -1;
+    }
     if (bind_file(w, spec, e) != 0 || refuse_non_finite(&w->file, spec, parallel_cpus(), e) != 0) {
         weights_free(w);
         return -1;

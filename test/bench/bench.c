@@ -2,8 +2,8 @@
  *
  *   build/bench [WEIGHTS [THREADS]]
  *
- * WEIGHTS defaults to $GUIDEDBP_WEIGHTS, else weights/alexnet.safetensors when
- * it exists, else random:0 (same shapes and work; held in memory rather than
+ * WEIGHTS defaults to $GUIDEDBP_WEIGHTS, else the default weights guidedbp finds
+ * (cli_find_weights), else random:0 (same shapes and work; held in memory rather than
  * mmap'd, which only changes the RSS). Prints, for the current machine: the
  * gemm peak it measures, ms per layer forward and backward, ms per image
  * for each stage, images/s by batch size, peak RSS, and the ratio of the
@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "explain/explain.h"
 #include "explain/render.h"
 #include "io/image.h"
@@ -334,7 +335,9 @@ int main(int argc, char **argv) {
         return rss_child(argv[2], atoi(argv[3]), atoi(argv[4]));
     struct stat st;
     const char *weights = argc > 1 ? argv[1] : getenv("GUIDEDBP_WEIGHTS");
-    if (!weights) weights = stat("weights/alexnet.safetensors", &st) == 0 ? "weights/alexnet.safetensors" : "random:0";
+    char found[1100];
+    Error none;
+    if (!weights) weights = cli_find_weights(found, sizeof found, &none) == 0 ? found : "random:0";
     Bench bb = {.threads = argc > 2 ? atoi(argv[2]) : parallel_cpus()};
     if (bb.threads < 1) bb.threads = 1;
     Weights w;

@@ -40,6 +40,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 if [ -n "${BENCH_WEIGHTS:-}" ]; then
     weights=$BENCH_WEIGHTS
+elif [ -f "${XDG_DATA_HOME:-$HOME/.local/share}/guidedbp/alexnet.safetensors" ]; then
+    weights=${XDG_DATA_HOME:-$HOME/.local/share}/guidedbp/alexnet.safetensors
 elif [ -f weights/alexnet.safetensors ]; then
     weights=weights/alexnet.safetensors
 else
