@@ -51,7 +51,8 @@ static int usage_error(const Report *r, const char *msg) {
 
 /* Everything after the options: inputs, weights, the method, the run. */
 static int run(const Options *o) {
-    Report report = {.json = o->json, .quiet = o->quiet, .check = o->check, .seed = o->seed};
+    Report report = {.out = o->output && strcmp(o->output, "-") == 0 ? stderr : stdout,
+                     .json = o->json, .quiet = o->quiet, .check = o->check, .seed = o->seed};
     InputList inputs = {0};
     Weights weights = {0};
     Pipeline pipeline = {0};
@@ -110,7 +111,7 @@ static int run(const Options *o) {
         goto done;
     }
     c.threads = o->threads ? o->threads : parallel_cpus();
-    c.make_dirs = inputs.batch_mode;
+    c.make_dirs = 1; // one image into a missing directory, as a batch
     if (pipeline_init(&pipeline, &c, &weights, inputs.n, &err) != 0 ||
         report_init(&report, o->topk, classes, &err) != 0) {
         report_error(&report, err.msg);

@@ -75,11 +75,50 @@ overwrite_refused() {
 }
 check "output path equal to the input is refused, input untouched" overwrite_refused
 
-missing_dir() {
-    expect 4 "nodir/out.png: cannot create" "$GUIDEDBP" -w "$TINY" -o "$TMP/nodir/out.png" "$CAT" &&
-        [ ! -e "$TMP/nodir" ]
+# png_ok FILE: FILE starts with PNG's signature.
+png_ok() {
+    [ "$(head -c 8 "$1" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ] || fail_with "$1 is not a PNG"
 }
-check "output directory missing: exit 4" missing_dir
+
+missing_dir() {
+    "$GUIDEDBP" -q -w "$TINY" -o "$TMP/nodir/sub/out.png" "$CAT" && png_ok "$TMP/nodir/sub/out.png"
+}
+check "one image into a missing directory: made, as in a batch" missing_dir
+
+unwritable_dir() {
+    mkdir -p "$TMP/ro" && chmod 555 "$TMP/ro"
+    [ "$(id -u)" -eq 0 ] && return 0 # root writes anywhere; nothing to see
+    expect 4 "cannot create" "$GUIDEDBP" -w "$TINY" -o "$TMP/ro/x/out.png" "$CAT"
+}
+check "an output directory that cannot be made: exit 4" unwritable_dir
+
+stdin_image() {
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/from_stdin.png" - <"$CAT" >"$TMP/stdout" || return 1
+    "$GUIDEDBP" -q -w "$TINY" -o "$TMP/from_file.png" "$CAT" &&
+        cmp -s "$TMP/from_stdin.png" "$TMP/from_file.png" || fail_with "stdin's map differs" || return 1
+    grep -q "^image:  - (451x300)" "$TMP/stdout" || fail_with "report: $(cat "$TMP/stdout")" || return 1
+    root=$(pwd)
+    case $GUIDEDBP in /*) bin=$GUIDEDBP ;; *) bin=$root/$GUIDEDBP ;; esac
+    (cd "$TMP" && "$bin" -q -w "$root/$TINY" - <"$root/$CAT") &&
+        png_ok "$TMP/stdin_guided.png"
+}
+check "- reads the image from standard input (default output stdin_guided.png)" stdin_image
+
+stdout_png() {
+    "$GUIDEDBP" -w "$TINY" --json -o - "$CAT" >"$TMP/out.png" 2>"$TMP/err" || return 1
+    cmp -s "$TMP/out.png" "$TMP/from_file.png" || fail_with "-o -: not the map's PNG" || return 1
+    grep -q '"outputs":\["-"\]' "$TMP/err" || fail_with "the record is not on stderr: $(cat "$TMP/err")"
+}
+check "-o - writes the PNG to standard output, the report to standard error" stdout_png
+check "-o - with --npy is refused" expect 2 "-o -: the PNG of one image on standard output" \
+    "$GUIDEDBP" -w "$TINY" --npy -o - "$CAT"
+check "- twice is refused" expect 2 "standard input can be read only once" \
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/d" - -
+
+trailing_slash() {
+    "$GUIDEDBP" -q -w "$TINY" -o "$TMP/slashdir/" "$CAT" && png_ok "$TMP/slashdir/cat.png"
+}
+check "-o dir/ with one image means a directory" trailing_slash
 
 writes_png_and_npy() {
     "$GUIDEDBP" -w "$TINY" -o "$TMP/a.png" --npy "$CAT" >"$TMP/stdout" || return 1

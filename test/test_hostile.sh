@@ -185,11 +185,14 @@ output_links_to_input() {
 }
 check "output a hard or symbolic link to the input: exit 2" output_links_to_input
 
-output_missing_dir() {
-    expect 4 "nodir/out.png: cannot create" -q -w "$TINY" -o "$TMP/nodir/out.png" "$GOOD" &&
-        [ ! -e "$TMP/nodir" ]
+# A missing output directory is made (one image as in a batch); one that
+# cannot be, because a file is in the way, fails the write: exit 4.
+output_dir_is_a_file() {
+    printf 'a file' >"$TMP/afile"
+    expect 4 "afile" -q -w "$TINY" -o "$TMP/afile/sub/out.png" "$GOOD" &&
+        [ "$(cat "$TMP/afile")" = "a file" ]
 }
-check "output directory missing: exit 4" output_missing_dir
+check "output directory that cannot be made (a file in the way): exit 4" output_dir_is_a_file
 
 # -o /dev/null as root must not replace the device with a PNG: a FIFO
 # stands in for it here.

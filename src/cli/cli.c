@@ -20,7 +20,7 @@ void cli_usage(FILE *f) {
     char methods[256];
     text_join(methods, sizeof methods, method_names, METHODS, "", " or ");
     fprintf(f,
-            "Usage: guidedbp [options] IMAGE|DIR...\n"
+            "Usage: guidedbp [options] IMAGE|DIR|-...\n"
             "Saliency maps of PNG/JPEG images for a class of a torchvision AlexNet, VGG or\n"
             "ResNet: guided backpropagation, and the other gradient methods below.\n"
             "\n"
@@ -32,9 +32,10 @@ void cli_usage(FILE *f) {
             "                         then ./weights)\n"
             "  -c, --class N|NAME     target class, index or ImageNet name (default: the\n"
             "                         predicted class)\n"
-            "  -o, --output PATH      one image: the PNG to write (default: IMAGE's name\n"
-            "                         without its extension + _guided.png, here); several\n"
-            "                         images or a DIR: the output directory (required)\n"
+            "  -o, --output PATH      one image: the PNG to write, - for standard output\n"
+            "                         (default: IMAGE's name without its extension +\n"
+            "                         _guided.png, here); several images, a DIR, or PATH\n"
+            "                         ending in /: the output directory (required)\n"
             "      --npy              also write each raw float32 map, (%d,%d,3), or cam,\n"
             "                         (%d,%d), as .npy beside its PNG\n"
             "      --guide SCOPE      ReLUs that use the guided (deconv) rule in -m guided,\n"

@@ -168,7 +168,8 @@ static int assign_outputs(InputList *list, const Found *found, const Options *o,
         } else if (o->output) {
             in->png = dup_str(o->output);
         } else {
-            char *stem = output_for("", base_name(in->path), "");
+            char *stem = output_for("", strcmp(in->path, "-") == 0 ? "stdin" : base_name(in->path),
+                                    "");
             in->png = stem ? output_for("", stem, "_guided.png") : NULL;
             free(stem);
         }
@@ -220,6 +221,7 @@ static int refuse_clashing_outputs(const InputList *list, const Found *found, Er
         const char *outs[2] = {list->items[i].png, list->items[i].npy};
         for (int k = 0; rc == 0 && k < 2 && outs[k]; k++) {
             struct stat st;
+            if (strcmp(outs[k], "-") == 0) continue; // standard output is not a file
             const Input *same = bsearch(outs[k], list->items, n, sizeof *list->items, by_path_key);
             FileId id = {0, 0};
             if (!same && stat(outs[k], &st) == 0) id = (FileId){st.st_dev, st.st_ino};
@@ -240,7 +242,10 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
     for (int i = 0; rc == 0 && i < o->n_inputs; i++) {
         const char *arg = o->inputs[i];
         struct stat st;
-        if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (strcmp(arg, "-") == 0) {
+            // Standard input: its outputs are named after "stdin".
+            rc = add(&found, arg, "stdin", NULL, e);
+        } else if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
             dirs++;
             rc = walk(&found, arg, "", o->recursive, e);
         } else {
@@ -250,10 +255,18 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
     }
     if (rc == 0 && o->files_from) rc = read_list(&found, o->files_from, e);
     struct stat out_st;
-    int output_is_dir = o->output && stat(o->output, &out_st) == 0 && S_ISDIR(out_st.st_mode);
+    size_t out_len = o->output ? strlen(o->output) : 0;
+    int output_is_dir = o->output && ((stat(o->output, &out_st) == 0 && S_ISDIR(out_st.st_mode)) ||
+                                      o->output[out_len - 1] == '/'); // dir/: a directory to make
+    int stdin_inputs = 0;
+    for (size_t i = 0; i < found.n; i++) stdin_inputs += strcmp(found.items[i].path, "-") == 0;
     list->batch_mode = o->n_inputs > 1 || dirs > 0 || o->files_from || output_is_dir;
     if (rc == 0 && list->batch_mode && !o->output)
         rc = error_set(e, "several inputs: give an output directory with -o DIR");
+    if (rc == 0 && stdin_inputs > 1)
+        rc = error_set(e, "-: standard input can be read only once");
+    if (rc == 0 && o->output && strcmp(o->output, "-") == 0 && (list->batch_mode || o->npy))
+        rc = error_set(e, "-o -: the PNG of one image on standard output (no --npy, no batch)");
     if (rc == 0) {
         if (found.n > 1) qsort(found.items, found.n, sizeof *found.items, by_path);
         list->total = (int)found.n;

@@ -57,7 +57,7 @@ void report_group(void *report, const PipelineCounts *c) {
         fprintf(stderr, "\r[%s] %d/%d  %.1f images/s  ETA %dm%02ds ", bar, finished, r->total,
                 rate, eta / 60, eta % 60);
     }
-    fflush(stdout);
+    fflush(r->out);
 }
 
 /* The k best classes, best first (ties keep index order). */
@@ -185,35 +185,35 @@ static void print_json(const Report *r, const Input *in, const Result *res) {
     if (res->checked) cJSON_AddItemToObject(j, "check", check_json(r->check, &res->check));
     cJSON_AddNumberToObject(j, "ms", round(res->ms * 10) / 10);
     char *text = cJSON_PrintUnformatted(j);
-    if (text) puts(text);
+    if (text) fprintf(r->out, "%s\n", text);
     free(text);
     cJSON_Delete(j);
 }
 
 static void print_human(const Report *r, const Input *in, const Result *res) {
     if (res->status == RESULT_SKIPPED) {
-        printf("%s: skipped, %s exists\n", in->path, in->png);
+        fprintf(r->out, "%s: skipped, %s exists\n", in->path, in->png);
         return;
     }
     const float *logits = res->logits;
     const char *name = labels_name(res->target, r->classes);
     if (r->batch_mode) {
-        printf("%s: %d %s %.4f -> %s\n", in->path, res->target, name ? name : "-",
+        fprintf(r->out, "%s: %d %s %.4f -> %s\n", in->path, res->target, name ? name : "-",
                logits[res->target], in->png);
         return;
     }
-    printf("image:  %s (%dx%d)\n", in->path, res->width, res->height);
-    printf("target: %d %s (score %.4f, p %.4f)\n", res->target, name ? name : "-",
+    fprintf(r->out, "image:  %s (%dx%d)\n", in->path, res->width, res->height);
+    fprintf(r->out, "target: %d %s (score %.4f, p %.4f)\n", res->target, name ? name : "-",
            logits[res->target], softmax_at(logits, r->classes, res->target));
-    if (r->topk > 0) printf("top-%d:\n", r->topk);
+    if (r->topk > 0) fprintf(r->out, "top-%d:\n", r->topk);
     for (int t = 0; t < r->topk; t++) {
         int c = r->top[t];
         name = labels_name(c, r->classes);
-        printf("  %4d  %-28s %10.4f  p %.4f\n", c, name ? name : "-", logits[c],
+        fprintf(r->out, "  %4d  %-28s %10.4f  p %.4f\n", c, name ? name : "-", logits[c],
                softmax_at(logits, r->classes, c));
     }
-    printf("saliency: %s\n", in->png);
-    if (in->npy) printf("raw map: %s\n", in->npy);
+    fprintf(r->out, "saliency: %s\n", in->png);
+    if (in->npy) fprintf(r->out, "raw map: %s\n", in->npy);
 }
 
 void report_result(void *report, const Input *in, const Result *res) {

@@ -10,10 +10,13 @@
 #ifndef GUIDEDBP_REPORT_H
 #define GUIDEDBP_REPORT_H
 
+#include <stdio.h>
+
 #include "explain/check.h"
 #include "pipeline.h"
 
 typedef struct {
+    FILE *out;        // results: stdout, or stderr when the PNG goes to stdout (-o -)
     int json, quiet;
     int batch_mode;   // one line per image rather than the single-image report
     int progress;     // draw the progress bar (stderr is a terminal)

@@ -27,6 +27,10 @@ void buf_free(Buf *b);
 
 int file_write_atomic(const char *path, const void *data, size_t len, Error *e);
 
+/* The bytes on standard output, flushed; -1 with e when that fails (a
+ * closed pipe, a full disk). */
+int file_write_stdout(const void *data, size_t len, Error *e);
+
 /* Creates the directories leading to path (not path itself), like mkdir -p
  * on its dirname; existing ones are fine. */
 int file_make_parents(const char *path, Error *e);

@@ -220,11 +220,45 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
     return 0;
 }
 
+/* All of standard input, up to the file size limit. */
+static int read_stdin(unsigned char **data, size_t *size, Error *e) {
+    size_t cap = 1 << 16;
+    *size = 0;
+    if (!(*data = malloc(cap))) return error_set(e, "-: out of memory reading standard input");
+    for (;;) {
+        size_t got = fread(*data + *size, 1, cap - *size, stdin);
+        *size += got;
+        if (got == 0) break;
+        if (*size == cap) {
+            unsigned char *more = cap < IMAGE_MAX_FILE_BYTES ? realloc(*data, cap * 2) : NULL;
+            if (!more) {
+                free(*data);
+                *data = NULL;
+                return cap < IMAGE_MAX_FILE_BYTES
+                           ? error_set(e, "-: out of memory reading standard input")
+                           : error_set(e, "-: standard input holds more than the %d MB limit for "
+                                          "an image", IMAGE_MAX_FILE_BYTES >> 20);
+            }
+            *data = more, cap *= 2;
+        }
+    }
+    if (ferror(stdin) || *size == 0) {
+        int failed = ferror(stdin);
+        free(*data);
+        *data = NULL;
+        return failed ? error_set(e, "-: cannot read standard input: %s", strerror(errno))
+                      : error_set(e, "-: empty file");
+    }
+    return 0;
+}
+
 int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
     memset(img, 0, sizeof *img);
     unsigned char *data = NULL;
     size_t size = 0;
-    if (read_file(path, &data, &size, e) != 0) return -1;
+    int from_stdin = strcmp(path, "-") == 0;
+    if ((from_stdin ? read_stdin(&data, &size, e) : read_file(path, &data, &size, e)) != 0)
+        return -1;
     int rc = image_decode(data, size, path, max_pixels, img, e);
     free(data);
     return rc;

@@ -23,6 +23,7 @@
  * without compositing, 16-bit samples reduced to their high byte. Images
  * above IMAGE_MAX_SIDE a side or max_pixels in all are refused. */
 int image_load(const char *path, int64_t max_pixels, Image *img, Error *e);
+/* (path "-" reads standard input, to its end.) */
 
 /* The same from bytes in memory; name is only used in messages. */
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,

@@ -116,7 +116,8 @@ int png_write(const char *path, const uint8_t *px, int h, int w, int channels,
         buf_free(&png);
         return error_set(e, "%s: PNG encoding failed (out of memory)", path);
     }
-    int rc = file_write_atomic(path, png.data, png.len, e);
+    int rc = strcmp(path, "-") == 0 ? file_write_stdout(png.data, png.len, e)
+                                     : file_write_atomic(path, png.data, png.len, e);
     buf_free(&png);
     return rc;
 }

@@ -26,7 +26,7 @@ uint32_t png_crc32(const uint32_t table[256], uint32_t crc, const unsigned char 
 void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels);
 
 /* Writes (h, w, channels) 8-bit pixels, 1 (grey) or 3 (RGB) channels, as a
- * PNG at path, atomically (fileio.h): stored, or with `compress` deflated
+ * PNG at path, atomically (fileio.h), or on standard output for "-": stored, or with `compress` deflated
  * by stb_image_write, worth it for smooth pictures only. */
 int png_write(const char *path, const uint8_t *px, int h, int w, int channels, int compress,
               Error *e);
