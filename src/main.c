@@ -153,6 +153,7 @@ int main(int argc, char **argv) {
     switch (cli_parse(argc, argv, &o, &err)) {
     case CLI_HELP: cli_usage(stdout); return 0;
     case CLI_VERSION: print_version(); return 0;
+    case CLI_LIST_CLASSES: labels_list(stdout); return 0;
     case CLI_ERROR: return usage_error(&quiet, err.msg);
     }
     struct sigaction sa = {.sa_handler = on_signal};

@@ -41,6 +41,22 @@ check "class out of range" expect 2 "not a class index" \
     "$GUIDEDBP" -w "$TINY" -c 1000 -o "$TMP/x.png" "$CAT"
 check "unknown class name" expect 2 "no ImageNet class has this name" \
     "$GUIDEDBP" -w "$TINY" -c "flying spaghetti" -o "$TMP/x.png" "$CAT"
+check "an unknown class name suggests the nearest ones" expect 2 'did you mean 281 "tabby"' \
+    "$GUIDEDBP" -w "$TINY" -c "tabby cat" -o "$TMP/x.png" "$CAT"
+check "a word that names several classes is refused with each index" \
+    expect 2 'retriever: ambiguous, it names 5 classes: 205 .*207 "golden retriever".*209' \
+    "$GUIDEDBP" -w "$TINY" -c retriever -o "$TMP/x.png" "$CAT"
+class_by_prefix() {
+    "$GUIDEDBP" -w "$TINY" --json -c golden -o "$TMP/g.png" "$CAT" | grep -q '"class":207,' &&
+        "$GUIDEDBP" -w "$TINY" --json -c "Persian" -o "$TMP/g.png" "$CAT" | grep -q '"class":283,'
+}
+check "a unique prefix or word names its class (golden: 207, Persian: 283)" class_by_prefix
+list_classes() {
+    "$GUIDEDBP" --list-classes >"$TMP/classes" &&
+        [ "$(wc -l <"$TMP/classes")" -eq 1000 ] && grep -q "^281	tabby$" "$TMP/classes" &&
+        grep -q "^134	crane bird$" "$TMP/classes"
+}
+check "--list-classes prints the 1000 indices and names" list_classes
 check "ambiguous class name" expect 2 "ambiguous.*264.*474" \
     "$GUIDEDBP" -w "$TINY" -c CARDIGAN -o "$TMP/x.png" "$CAT"
 

@@ -30,8 +30,10 @@ void cli_usage(FILE *f) {
             "                         $GUIDEDBP_WEIGHTS, else " CLI_WEIGHTS_FILE " in\n"
             "                         $XDG_DATA_HOME/guidedbp, then %s,\n"
             "                         then ./weights)\n"
-            "  -c, --class N|NAME     target class, index or ImageNet name (default: the\n"
+            "  -c, --class N|NAME     target class: an index, or an ImageNet name, its\n"
+            "                         unique prefix or one of its words (default: the\n"
             "                         predicted class)\n"
+            "      --list-classes     the class indices and names, and exit\n"
             "  -o, --output PATH      one image: the PNG to write, - for standard output\n"
             "                         (default: IMAGE's name without its extension +\n"
             "                         _guided.png, here); several images, a DIR, or PATH\n"
@@ -194,7 +196,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     enum {
         OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
-        OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE,
+        OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -213,6 +215,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"smooth", required_argument, 0, OPT_SMOOTH}, {"noise", required_argument, 0, OPT_NOISE},
         {"steps", required_argument, 0, OPT_STEPS}, {"baseline", required_argument, 0, OPT_BASELINE}, {"style", required_argument, 0, OPT_STYLE},
         {"full-size", no_argument, 0, OPT_FULL_SIZE},
+        {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
     const char *env = getenv("GUIDEDBP_WEIGHTS");
@@ -328,6 +331,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             break;
         case 'h': return CLI_HELP;
         case 'V': return CLI_VERSION;
+        case OPT_LIST_CLASSES: return CLI_LIST_CLASSES;
         case ':':
             return error_set(e, "%s: this option needs a value",
                              option_name(optopt, argv, name, sizeof name));

@@ -22,7 +22,7 @@
 /* The default weights' file name, looked for where cli_find_weights says. */
 #define CLI_WEIGHTS_FILE "alexnet.safetensors"
 
-enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION };
+enum { CLI_ERROR = -1, CLI_RUN, CLI_HELP, CLI_VERSION, CLI_LIST_CLASSES };
 enum { CLI_DEFAULT_TOPK = 5, CLI_DEFAULT_STEPS = 50, CLI_MAX_PASSES = 10000, CLI_DEFAULT_SEED = 1 };
 #define CLI_DEFAULT_NOISE 0.15
 
