@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,17 +139,32 @@ static int run_check(Pipeline *p, int slot, Result *res) {
         goto done;
     }
     if (maps) memcpy(maps, base, sizeof *maps * map);
-    int vs = c->vs;
-    if (c->check == CHECK_CLASS && vs < 0) {
+    if (c->check == CHECK_CLASS) {
+        // The given --vs; else the lowest-scoring class whose map is not
+        // constant (a cam of a class the image gives no evidence for is all
+        // zero, and a constant map has no ranks to compare), trying the
+        // VS_TRIES lowest.
+        enum { VS_TRIES = 8 };
         const float *logits = p->x.logits + (size_t)slot * p->x.classes;
-        for (int k = vs = 0; k < p->x.classes; k++) vs = logits[k] < logits[vs] ? k : vs;
-    }
-    if ((c->check == CHECK_CLASS
-             ? check_class(&p->check, input, base, vs, &res->check, maps ? maps + map : NULL,
-                           &res->err)
-             : check_randomize(&p->check, p->weights, input, base, res->target, c->seed,
-                               &res->check, maps ? maps + map : NULL, &res->err)) != 0)
+        float above = -INFINITY;
+        for (int t = 0; t < (c->vs < 0 ? VS_TRIES : 1); t++) {
+            int vs = c->vs;
+            if (c->vs < 0) {
+                vs = -1;
+                for (int k = 0; k < p->x.classes; k++)
+                    if (logits[k] > above && (vs < 0 || logits[k] < logits[vs])) vs = k;
+                if (vs < 0) break;
+                above = logits[vs];
+            }
+            if (check_class(&p->check, input, base, vs, &res->check, maps ? maps + map : NULL,
+                            &res->err) != 0)
+                goto done;
+            if (!isnan(res->check.class_sim.spearman)) break;
+        }
+    } else if (check_randomize(&p->check, p->weights, input, base, res->target, c->seed,
+                               &res->check, maps ? maps + map : NULL, &res->err) != 0) {
         goto done;
+    }
     res->checked = 1;
     if (strip) {
         if (render_strip(strip, maps, tiles, size, size) != 0) {

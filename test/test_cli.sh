@@ -206,4 +206,30 @@ leaves_no_temporaries() {
 }
 check "no temporary files left behind" leaves_no_temporaries
 
+# Grad-CAM of the lowest-scoring class is often all zero: a constant map has
+# no ranks, so the similarity is undefined (null, with the reason), and the
+# default --vs moves to the next-lowest class whose map is not constant.
+C224=test/fixtures/images/cat224.png
+undefined_check() {
+    "$GUIDEDBP" -w random:0 -t 2 -m gradcam --check class --vs 382 --json -o "$TMP/u.png" "$C224" \
+        >"$TMP/u.json" 2>"$TMP/u.err" || return 1
+    grep -q '"spearman_abs":null,"spearman":null,.*"undefined":"a compared map is constant' \
+        "$TMP/u.json" || fail_with "record: $(cat "$TMP/u.json")" || return 1
+    grep -q "spearman_abs undefined  spearman undefined" "$TMP/u.err" ||
+        fail_with "table: $(cat "$TMP/u.err")"
+}
+check "a check against a constant map is reported undefined, not as a number" undefined_check
+default_vs_has_a_map() {
+    "$GUIDEDBP" -w random:0 -t 2 -m gradcam --check class -k 1000 --json -o "$TMP/v.png" "$C224" 2>/dev/null \
+        >"$TMP/v.json" || return 1
+    python3 - "$TMP/v.json" <<'PY' || fail_with "$(cat "$TMP/v.json" | cut -c1-300)"
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+lowest = r["topk"][-1]["class"]
+assert lowest == 382, lowest  # its cam is constant (the check above)
+assert r["check"]["vs"] != lowest and r["check"]["spearman"] is not None, r["check"]
+PY
+}
+check "the default --vs skips a class whose map is constant" default_vs_has_a_map
+
 summary

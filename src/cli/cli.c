@@ -77,7 +77,8 @@ void cli_usage(FILE *f) {
     fprintf(f,
             "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
             "      --check class      similarity of the map to the map of another class\n"
-            "      --vs CLASS         that class (default: the lowest-scoring one)\n"
+            "      --vs CLASS         that class (default: the lowest-scoring one whose map\n"
+            "                         is not constant)\n"
             "      --check randomize  similarity of the map to maps with layers re-drawn at\n"
             "                         random, cascading from classifier.6 down and one at a\n"
             "                         time\n"

@@ -80,13 +80,29 @@ static double softmax_at(const float *logits, int classes, int i) {
     return exp(logits[i] - max) / z;
 }
 
+/* A rank correlation with a constant map is undefined (NaN, as scipy's
+ * spearmanr gives): null, with the reason, never a number that reads as
+ * "unchanged". */
+static void add_similarity(cJSON *o, const char *key, double v) {
+    if (isnan(v)) cJSON_AddNullToObject(o, key);
+    else cJSON_AddNumberToObject(o, key, v);
+}
+
 static cJSON *similarity_json(const Similarity *s, const char *layer) {
     cJSON *o = cJSON_CreateObject();
     if (layer) cJSON_AddStringToObject(o, "layer", layer);
-    cJSON_AddNumberToObject(o, "spearman_abs", s->spearman_abs);
-    cJSON_AddNumberToObject(o, "spearman", s->spearman);
-    cJSON_AddNumberToObject(o, "ssim", s->ssim);
+    add_similarity(o, "spearman_abs", s->spearman_abs);
+    add_similarity(o, "spearman", s->spearman);
+    add_similarity(o, "ssim", s->ssim);
+    if (isnan(s->spearman_abs) || isnan(s->spearman) || isnan(s->ssim))
+        cJSON_AddStringToObject(o, "undefined", "a compared map is constant: it has no ranks");
     return o;
+}
+
+/* One similarity for the table: "undefined" rather than nan. */
+static void print_similarity(double v) {
+    if (isnan(v)) fprintf(stderr, " %9s", "undefined");
+    else fprintf(stderr, " %9.4f", v);
 }
 
 static cJSON *check_json(CheckKind check, const CheckResult *c) {
@@ -115,8 +131,15 @@ static void print_check(const Report *r, const Input *in, const Result *res) {
         const char *a = labels_name(res->target, r->classes), *b = labels_name(c->vs, r->classes);
         fprintf(stderr, "check class: %s, map of %d %s vs map of %d %s\n", in->path, res->target,
                 a ? a : "-", c->vs, b ? b : "-");
-        fprintf(stderr, "  spearman_abs %.4f  spearman %.4f  ssim %.4f\n",
-                c->class_sim.spearman_abs, c->class_sim.spearman, c->class_sim.ssim);
+        fprintf(stderr, "  spearman_abs");
+        print_similarity(c->class_sim.spearman_abs);
+        fprintf(stderr, "  spearman");
+        print_similarity(c->class_sim.spearman);
+        fprintf(stderr, "  ssim");
+        print_similarity(c->class_sim.ssim);
+        fprintf(stderr, "\n");
+        if (isnan(c->class_sim.spearman_abs) || isnan(c->class_sim.spearman))
+            fprintf(stderr, "  (undefined: a map is constant, so it has no ranks)\n");
         return;
     }
     fprintf(stderr, "check randomize: %s, seed %llu (1 = the map did not change)\n", in->path,
@@ -132,9 +155,15 @@ static void print_check(const Report *r, const Input *in, const Result *res) {
             "ssim", "sp_abs", "spearman", "ssim");
     for (int l = 0; l < c->steps; l++) {
         const Similarity *x = &c->cascading[l].sim, *y = &c->independent[l].sim;
-        fprintf(stderr, "  %-*s %9.4f %9.4f %9.4f  %9.4f %9.4f %9.4f\n", wide,
-                c->cascading[l].layer, x->spearman_abs, x->spearman, x->ssim, y->spearman_abs,
-                y->spearman, y->ssim);
+        fprintf(stderr, "  %-*s", wide, c->cascading[l].layer);
+        print_similarity(x->spearman_abs);
+        print_similarity(x->spearman);
+        print_similarity(x->ssim);
+        fprintf(stderr, " ");
+        print_similarity(y->spearman_abs);
+        print_similarity(y->spearman);
+        print_similarity(y->ssim);
+        fprintf(stderr, "\n");
     }
 }
 
