@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -120,7 +121,10 @@ static int run(const Options *o) {
     }
     report.batch_mode = inputs.batch_mode;
     report.progress = inputs.batch_mode && !o->quiet && isatty(STDERR_FILENO);
+    struct winsize ws;
+    report.columns = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
     report.total = inputs.n;
+    report.ignored = inputs.ignored, report.subfolders = inputs.subfolders;
     if (pipeline_run(&pipeline, inputs.items, inputs.n, &counts, &err) != 0) status = EXIT_IO;
     report_summary(&report, &counts, status == 0 && interrupted);
     if (status == 0 && interrupted) status = EXIT_SIGNAL + interrupted;

@@ -232,4 +232,16 @@ PY
 }
 check "the default --vs skips a class whose map is constant" default_vs_has_a_map
 
+scan_counts_what_it_leaves_out() {
+    mkdir -p "$TMP/scan/sub"
+    cp "$CAT" "$TMP/scan/"
+    echo notes >"$TMP/scan/notes.txt"
+    echo gif >"$TMP/scan/a.gif"
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/scanout" "$TMP/scan" >/dev/null 2>"$TMP/scan.err" || return 1
+    grep -q "1 done, 0 skipped, 0 failed of 1 images (.* s); 2 other files in the folders left out (not .png, .jpg or .jpeg); 1 subfolder not entered (-r enters them)" \
+        "$TMP/scan.err" || fail_with "summary: $(cat "$TMP/scan.err")"
+}
+check "the folder scan's summary counts the files and subfolders it left out" \
+    scan_counts_what_it_leaves_out
+
 summary

@@ -19,6 +19,7 @@ typedef struct {
 typedef struct {
     Found *items;
     size_t n, cap;
+    int ignored, subfolders; // a scan's other files, and folders not entered (no -r)
 } FoundList;
 
 static char *dup_str(const char *s) {
@@ -89,11 +90,14 @@ static int walk(FoundList *l, const char *dir, const char *rel_prefix, int recur
             rc = error_set(e, "%s: %s", path, strerror(errno));
         } else if (S_ISDIR(st.st_mode)) {
             if (recursive) rc = walk(l, path, rel, recursive, e);
+            else l->subfolders++;
         } else if (has_image_extension(ent->d_name)) {
             // A link to a file counts as the file; anything else that looks
             // like an image by name is listed and reported when it fails.
             struct stat target;
             rc = add(l, path, rel, stat(path, &target) == 0 ? &target : NULL, e);
+        } else {
+            l->ignored++;
         }
         free(path);
         free(rel);
@@ -270,6 +274,8 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
     if (rc == 0) {
         if (found.n > 1) qsort(found.items, found.n, sizeof *found.items, by_path);
         list->total = (int)found.n;
+        list->ignored = found.ignored;
+        list->subfolders = found.subfolders;
         list->cap = (int)found.n;
         list->items = calloc(found.n ? found.n : 1, sizeof *list->items);
         if (!list->items) rc = error_set(e, "out of memory listing inputs");

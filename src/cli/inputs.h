@@ -30,6 +30,8 @@ typedef struct {
     Input *items; // (n), sorted by path, this shard only
     int n, cap;
     int total;    // inputs in all shards
+    int ignored;  // files in the DIRs scanned that are not .png/.jpg/.jpeg
+    int subfolders; // subfolders not entered (no -r)
     int batch_mode;
 } InputList;
 

@@ -33,7 +33,7 @@ void report_free(Report *r) {
 }
 
 static void clear_progress(const Report *r) {
-    if (r->progress) fprintf(stderr, "\r%70s\r", "");
+    if (r->progress) fprintf(stderr, "\r\033[K"); // erase the line, whatever its width
 }
 
 void report_error(const Report *r, const char *msg) {
@@ -43,19 +43,40 @@ void report_error(const Report *r, const char *msg) {
     fputc('\n', stderr);
 }
 
+void report_progress_line(char *out, size_t len, int columns, const PipelineCounts *c, int total,
+                          double secs) {
+    int finished = c->done + c->failed + c->skipped, worked = c->done + c->failed;
+    // The rate and the ETA count images worked on, not skipped ones (a
+    // resume skips fast, then works at the usual pace).
+    double rate = secs > 0 ? worked / secs : 0;
+    char eta[32] = "ETA --";
+    if (worked > 0 && rate > 0) {
+        int s = (int)((total - finished) / rate);
+        snprintf(eta, sizeof eta, "ETA %dm%02ds", s / 60, s % 60);
+    }
+    char tail[96];
+    int n = snprintf(tail, sizeof tail, " %d/%d  %.1f images/s  %s", finished, total, rate, eta);
+    // The bar takes what the terminal has left (one column spare, so the
+    // line never wraps); a terminal too narrow for it gets the numbers only.
+    int bar = columns - 1 - n - 2;
+    bar = bar > 40 ? 40 : bar;
+    size_t used = 0;
+    if (bar >= 5) {
+        int filled = total ? (int)((long long)finished * bar / total) : bar;
+        out[used++] = '[';
+        for (int i = 0; i < bar && used + 2 < len; i++) out[used++] = i < filled ? '#' : '.';
+        out[used++] = ']';
+    }
+    snprintf(out + used, len - used, "%.*s", columns > 1 ? columns - 1 - (int)used : 0, tail);
+}
+
 void report_group(void *report, const PipelineCounts *c) {
     const Report *r = report;
     if (r->progress) {
-        int finished = c->done + c->failed + c->skipped;
-        double secs = (report_now_ms() - r->started) / 1e3;
-        double rate = secs > 0 ? (c->done + c->failed) / secs : 0;
-        int eta = rate > 0 ? (int)((r->total - finished) / rate) : 0;
-        char bar[21];
-        int filled = r->total ? finished * 20 / r->total : 20;
-        for (int i = 0; i < 20; i++) bar[i] = i < filled ? '#' : '.';
-        bar[20] = '\0';
-        fprintf(stderr, "\r[%s] %d/%d  %.1f images/s  ETA %dm%02ds ", bar, finished, r->total,
-                rate, eta / 60, eta % 60);
+        char line[256];
+        report_progress_line(line, sizeof line, r->columns, c, r->total,
+                             (report_now_ms() - r->started) / 1e3);
+        fprintf(stderr, "\r%s\033[K", line);
     }
     fflush(r->out);
 }
@@ -277,7 +298,15 @@ void report_summary(const Report *r, const PipelineCounts *c, int interrupted) {
     if (interrupted)
         fprintf(stderr, "guidedbp: interrupted after %d of %d images; finished outputs are "
                         "complete (rerun with --skip-existing to resume)\n", finished, r->total);
-    if (r->batch_mode && !r->quiet)
-        fprintf(stderr, "guidedbp: %d done, %d skipped, %d failed of %d images (%.1f s)\n",
+    if (r->batch_mode && !r->quiet) {
+        fprintf(stderr, "guidedbp: %d done, %d skipped, %d failed of %d images (%.1f s)",
                 c->done, c->skipped, c->failed, r->total, (report_now_ms() - r->started) / 1e3);
+        if (r->ignored)
+            fprintf(stderr, "; %d other file%s in the folders left out (not .png, .jpg or .jpeg)",
+                    r->ignored, r->ignored == 1 ? "" : "s");
+        if (r->subfolders)
+            fprintf(stderr, "; %d subfolder%s not entered (-r enters them)", r->subfolders,
+                    r->subfolders == 1 ? "" : "s");
+        fputc('\n', stderr);
+    }
 }

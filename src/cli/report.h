@@ -20,10 +20,12 @@ typedef struct {
     int json, quiet;
     int batch_mode;   // one line per image rather than the single-image report
     int progress;     // draw the progress bar (stderr is a terminal)
+    int columns;      // its width
     int topk, classes;
     CheckKind check;
     uint64_t seed;    // check randomize's, for its table
     int total;        // inputs in the run
+    int ignored, subfolders; // what the folder scan left out (inputs.h)
     double started;   // ms, CLOCK_MONOTONIC
     int *top;         // (topk + 1) scratch: the best classes of one result
 } Report;
@@ -37,5 +39,10 @@ void report_group(void *report, const PipelineCounts *counts);
 /* The note on an interrupted run, and the batch summary line. */
 void report_summary(const Report *r, const PipelineCounts *counts, int interrupted);
 double report_now_ms(void);
+/* The progress line for `columns` terminal columns, never wider than
+ * columns - 1: a bar when there is room, done/total, the rate and the ETA
+ * of the images worked on (skipped ones excluded; "ETA --" until one is). */
+void report_progress_line(char *out, size_t len, int columns, const PipelineCounts *c, int total,
+                          double secs);
 
 #endif
