@@ -74,6 +74,8 @@ static void load_input(Pipeline *p, const Input *in, int slot, Result *res) {
         res->width = img->width;
         res->height = img->height;
         res->clipped = img->clipped;
+        const CropBox *b = &p->boxes[slot];
+        res->kept = (double)p->x.size * p->x.size / ((double)b->resized_w * b->resized_h);
     }
     if (!p->c.full_size) image_free(img);
 }

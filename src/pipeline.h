@@ -46,6 +46,7 @@ typedef struct {
     int written;            // its outputs exist
     int flat;               // the map was constant (written as a flat picture)
     int64_t clipped;        // a 16-bit grey PNG's samples clipped to 255
+    double kept;            // the share of the resized image the center crop keeps
     int checked;            // check holds the sanity check's numbers
     CheckResult check;
     double ms;              // wall time spent on it

@@ -244,4 +244,16 @@ scan_counts_what_it_leaves_out() {
 check "the folder scan's summary counts the files and subfolders it left out" \
     scan_counts_what_it_leaves_out
 
+crop_warning() {
+    cp test/fixtures/images/cat.jpg "$TMP/photo.jpg"
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/crop" "$CAT" "$TMP/photo.jpg" >/dev/null 2>"$TMP/crop.err" ||
+        return 1
+    [ "$(grep -c "center crop (the recipe's) explains only 67% of this 451x300 image" \
+        "$TMP/crop.err")" -eq 1 ] || fail_with "not said once: $(cat "$TMP/crop.err")" || return 1
+    "$GUIDEDBP" -w "$TINY" -o "$TMP/c224.png" test/fixtures/images/cat224.png >/dev/null \
+        2>"$TMP/c224.err" && ! grep -q "center crop" "$TMP/c224.err" ||
+        fail_with "warned on a square image"
+}
+check "a center crop dropping over a quarter of the image is said once a run" crop_warning
+
 summary

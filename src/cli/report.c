@@ -267,8 +267,15 @@ static void print_human(const Report *r, const Input *in, const Result *res) {
 }
 
 void report_result(void *report, const Input *in, const Result *res) {
-    const Report *r = report;
+    Report *r = report;
     char msg[sizeof res->err.msg + 200];
+    if (res->status == RESULT_DONE && res->kept < 0.75 && !r->warned_crop && !r->quiet) {
+        snprintf(msg, sizeof msg, "%s: warning: the center crop (the recipe's) explains only "
+                 "%.0f%% of this %dx%d image; --full-size shows which part (said once a run)",
+                 in->path, 100 * res->kept, res->width, res->height);
+        report_error(r, msg);
+        r->warned_crop = 1;
+    }
     if (res->clipped && !r->quiet) {
         snprintf(msg, sizeof msg, "%s: warning: 16-bit grey PNG: %lld samples above 255 "
                  "clipped to white, as Pillow's convert('RGB') does (README: How it works)",

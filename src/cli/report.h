@@ -28,6 +28,7 @@ typedef struct {
     int ignored, subfolders; // what the folder scan left out (inputs.h)
     double started;   // ms, CLOCK_MONOTONIC
     int *top;         // (topk + 1) scratch: the best classes of one result
+    int warned_crop;  // the center-crop warning was given (once a run)
 } Report;
 
 int report_init(Report *r, int topk, int classes, Error *e);
