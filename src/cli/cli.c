@@ -14,6 +14,10 @@
 #include "util/parallel.h"
 #include "util/text.h"
 
+#ifndef GUIDEDBP_DATADIR // the Makefile sets it from PREFIX
+#define GUIDEDBP_DATADIR "/usr/local/share/guidedbp"
+#endif
+
 /* The help, beside the table it describes: defaults and names come from
  * the constants and name tables, so they cannot drift from the code. */
 void cli_usage(FILE *f) {
@@ -135,10 +139,6 @@ static int parse_u64(const char *text, uint64_t *out) {
     *out = (uint64_t)v;
     return 0;
 }
-
-#ifndef GUIDEDBP_DATADIR // the Makefile sets it from PREFIX
-#define GUIDEDBP_DATADIR "/usr/local/share/guidedbp"
-#endif
 
 int cli_find_weights(char *path, size_t len, Error *e) {
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");

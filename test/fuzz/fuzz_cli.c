@@ -44,9 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         if (o.topk < 0 || o.threads < 0 || o.threads > PARALLEL_MAX_THREADS || o.batch < 1 ||
             o.batch > PIPELINE_MAX_BATCH || o.shard < 0 || o.shard >= o.shards ||
-            o.max_pixels < 1 || o.max_pixels > (int64_t)IMAGE_MAX_SIDE * IMAGE_MAX_SIDE ||
-            !o.weights)
-            abort();
+            o.max_pixels < 1 || o.max_pixels > (int64_t)IMAGE_MAX_SIDE * IMAGE_MAX_SIDE)
+            abort(); // o.weights may be NULL: the default is searched for (cli_find_weights)
         static const int classes[2] = {1000, 10};
         for (int i = 0; o.class_arg && i < 2; i++) {
             int index = -1;
@@ -57,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 abort();
             }
         }
-    } else if (rc != CLI_HELP && rc != CLI_VERSION) {
+    } else if (rc != CLI_HELP && rc != CLI_VERSION && rc != CLI_LIST_CLASSES) {
         abort();
     }
     free(buf);
