@@ -4,8 +4,8 @@
  * or of another type); method_spec fills a MethodSpec from a case's recipe
  * fields (method, guide, smooth, noise, seed, steps, baseline), as
  * test/gen/fixtures_methods.py and fixtures_flat.py name them, and returns -1
- * for a missing or unknown method. Layers, which need the net, are the
- * caller's.
+ * for a missing or unknown method; method_layers resolves a case's "layer"
+ * (with its "channel") and "cam_layer" by name in a model's graph.
  */
 #ifndef GUIDEDBP_TEST_MANIFEST_H
 #define GUIDEDBP_TEST_MANIFEST_H
@@ -16,6 +16,7 @@
 #include <cJSON.h>
 
 #include "explain/methods.h"
+#include "nn/graph.h"
 #include "util/text.h"
 
 static inline const char *str(const cJSON *o, const char *key) {
@@ -41,6 +42,18 @@ static inline int method_spec(const cJSON *c, MethodSpec *spec) {
     spec->steps = num(c, "steps", 0);
     spec->baseline = start && strcmp(start, "zero") == 0 ? BASELINE_ZERO : BASELINE_BLACK;
     return 0;
+}
+
+/* NULL, or the name of a layer the case names that g does not have. */
+static inline const char *method_layers(const cJSON *c, const Graph *g, MethodSpec *spec) {
+    const char *layer = str(c, "layer"), *cam_layer = str(c, "cam_layer");
+    if (layer) {
+        spec->layer = graph_find(g, layer);
+        spec->channel = num(c, "channel", 0);
+        if (spec->layer < 0) return layer;
+    }
+    if (cam_layer && (spec->cam_layer = graph_find(g, cam_layer)) < 0) return cam_layer;
+    return NULL;
 }
 
 #endif

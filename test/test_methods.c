@@ -181,16 +181,8 @@ static void run_cases(const cJSON *cases) {
         // A batch of two: the passes of SmoothGrad and integrated gradients
         // then run two at a time, which must not change any bit.
         Error e;
-        const char *layer = str(c, "layer"), *cam_layer = str(c, "cam_layer");
-        if (layer) {
-            spec.layer = graph_find(&w->graph, layer);
-            spec.channel = num(c, "channel", 0);
-            CHECK_MSG(spec.layer >= 0, "%s: no layer %s", name, layer);
-        }
-        if (cam_layer) {
-            spec.cam_layer = graph_find(&w->graph, cam_layer);
-            CHECK_MSG(spec.cam_layer >= 0, "%s: no layer %s", name, cam_layer);
-        }
+        const char *missing = method_layers(c, &w->graph, &spec);
+        CHECK_MSG(!missing, "%s: no layer %s", name, missing);
         Explainer x;
         CHECK_MSG(explain_init(&x, w, &spec, 2, 2, test_isa(), &e) == 0, "%s", e.msg);
         Image img = {0};

@@ -58,16 +58,8 @@ static int run_case(const cJSON *c, double *logit_err, double *map_err) {
     const Weights *w = weights_cached(&cache, str(c, "weights"));
     CHECK_MSG(w != NULL, "%s: weights %s", name, str(c, "weights"));
     if (!w) return 0;
-    const char *layer = str(c, "layer"), *cam_layer = str(c, "cam_layer");
-    if (layer) {
-        spec.layer = graph_find(&w->graph, layer);
-        spec.channel = num(c, "channel", 0);
-        CHECK_MSG(spec.layer >= 0, "%s: no layer %s", name, layer);
-    }
-    if (cam_layer) {
-        spec.cam_layer = graph_find(&w->graph, cam_layer);
-        CHECK_MSG(spec.cam_layer >= 0, "%s: no layer %s", name, cam_layer);
-    }
+    const char *missing = method_layers(c, &w->graph, &spec);
+    CHECK_MSG(!missing, "%s: no layer %s", name, missing);
     // A batch of two: SmoothGrad's and integrated gradients' passes then
     // run two at a time, which must not change a bit.
     Explainer x;
