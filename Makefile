@@ -1,6 +1,6 @@
 # guidedbp: `make` builds ./guidedbp; see README.md for the other targets.
 CC      ?= cc
-PKGS    := libcjson stb libjpeg
+PKGS    := libcjson stb libjpeg nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # stb_image.h has no version macro, only its first line: --version reports it.
@@ -47,9 +47,12 @@ $(BUILD)/datadir.stamp: FORCE | $(BUILD)
 $(BUILD)/cli/cli.o: $(BUILD)/datadir.stamp
 $(BUILD)/cli/cli.o: CFLAGS += -DGUIDEDBP_DATADIR='"$(DATADIR)"'
 
-# The class names are compiled in, so the binary needs no data files.
-$(BUILD)/labels_data.c: weights/imagenet_classes.txt src/cli/labels_to_c.sh | $(BUILD)
-	sh src/cli/labels_to_c.sh $< > $@
+# The class names and WordNet ids are compiled in, so the binary needs no
+# data files. Through a temporary, so that lists the generator refuses (line
+# counts that differ) leave no output behind.
+$(BUILD)/labels_data.c: weights/imagenet_classes.txt weights/imagenet_wnids.txt \
+    src/cli/labels_to_c.sh | $(BUILD)
+	sh src/cli/labels_to_c.sh $(filter %.txt,$^) > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; false; }
 
 $(BUILD)/labels_data.o: $(BUILD)/labels_data.c
 	$(CC) $(CFLAGS) -c -o $@ $<

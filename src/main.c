@@ -13,13 +13,12 @@
 #include "cli/cli.h"
 #include "cli/inputs.h"
 #include "cli/labels.h"
+#include "cli/provenance.h"
 #include "cli/report.h"
 #include "io/jpeg.h"
 #include "nn/gemm.h"
 #include "pipeline.h"
 #include "util/parallel.h"
-
-#define GUIDEDBP_VERSION "0.3.0"
 
 enum {
     EXIT_SOME_FAILED = 1, // one or more images could not be read or decoded
@@ -57,13 +56,15 @@ static int run(const Options *o) {
     InputList inputs = {0};
     Weights weights = {0};
     Pipeline pipeline = {0};
-    PipelineConfig c = {.style = o->style, .full_size = o->full_size, .npy = o->npy,
+    PipelineConfig c = {.style = o->style, .crop = o->crop, .full_size = o->full_size,
+                        .npy = o->npy,
                         .skip_existing = o->skip_existing, .target = -1, .check = o->check,
                         .vs = -1, .seed = o->seed, .strip = o->strip, .max_pixels = o->max_pixels,
                         .batch = o->batch, .report = report_result, .group_done = report_group,
                         .report_ctx = &report, .stop = &interrupted};
     PipelineCounts counts = {0};
     Error err = {0};
+    char *settings = NULL;
     int status = 0;
     if (inputs_collect(&inputs, o, &err) != 0) return usage_error(&report, err.msg);
     if (inputs.total == 0) {
@@ -111,10 +112,28 @@ static int run(const Options *o) {
         status = usage_error(&report, err.msg);
         goto done;
     }
+    // Provenance: the weights file's digest and the run's settings.
+    char digest[DIGEST_HEX];
+    int random = strncmp(spec, "random:", 7) == 0;
+    if (!random && provenance_weights_digest(spec, digest, &err) != 0) {
+        report_error(&report, err.msg);
+        status = EXIT_WEIGHTS;
+        goto done;
+    }
+    settings = provenance_settings(o, spec, random ? NULL : digest, g, &c.spec, c.target, c.vs);
+    c.settings = settings, c.software = "guidedbp " GUIDEDBP_VERSION;
+    c.results = report_results_text;
+    char channel[GRAPH_NAME_LEN + 32];
+    if (c.spec.layer >= 0) {
+        snprintf(channel, sizeof channel, "channel %d of %s", c.spec.channel,
+                 g->layers[c.spec.layer].name);
+        report.channel_target = channel;
+    }
     c.threads = o->threads ? o->threads : parallel_cpus();
     c.make_dirs = 1; // one image into a missing directory, as a batch
-    if (pipeline_init(&pipeline, &c, &weights, inputs.n, &err) != 0 ||
-        report_init(&report, o->topk, classes, &err) != 0) {
+    if (!settings || report_init(&report, o->topk, classes, settings, &err) != 0 ||
+        pipeline_init(&pipeline, &c, &weights, inputs.n, &err) != 0) {
+        if (!settings) snprintf(err.msg, sizeof err.msg, "out of memory");
         report_error(&report, err.msg);
         status = EXIT_IO;
         goto done;
@@ -130,6 +149,7 @@ static int run(const Options *o) {
     if (status == 0 && interrupted) status = EXIT_SIGNAL + interrupted;
     if (status == 0 && counts.failed > 0) status = EXIT_SOME_FAILED;
 done:
+    free(settings);
     report_free(&report);
     pipeline_free(&pipeline);
     weights_free(&weights);

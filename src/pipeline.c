@@ -16,30 +16,54 @@ static double now_ms(void) {
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
+/* The explainers and the per-pixel buffers at input size h x w, replacing
+ * those of another size; on failure the pipeline holds none (the next
+ * input tries again). */
+static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
+    const PipelineConfig *c = &p->c;
+    explain_free(&p->x);
+    explain_free(&p->check);
+    free(p->pixels), free(p->crops), free(p->clean);
+    p->pixels = p->crops = NULL, p->clean = NULL;
+    if (explain_init_size(&p->x, p->weights, &c->spec, h, w, c->batch, c->threads, c->isa, e) !=
+            0 ||
+        (c->check &&
+         explain_init_size(&p->check, p->weights, &c->spec, h, w, 1, c->threads, c->isa, e) != 0)) {
+        explain_free(&p->x);
+        return -1;
+    }
+    size_t b = (size_t)c->batch, map = (size_t)h * w * 3;
+    int want_crops = c->style == STYLE_HEATMAP, want_clean = c->check != CHECK_NONE;
+    p->pixels = malloc(b * map);
+    if (want_crops) p->crops = malloc(b * map);
+    if (want_clean) p->clean = malloc(sizeof *p->clean * b * map);
+    if (!p->pixels || (want_crops && !p->crops) || (want_clean && !p->clean)) {
+        explain_free(&p->x);
+        explain_free(&p->check);
+        return error_set(e, "out of memory for a batch of %zu images of %dx%d", b, w, h);
+    }
+    return 0;
+}
+
 int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_inputs,
                   Error *e) {
     memset(p, 0, sizeof *p);
     p->c = *c;
     p->weights = w;
     int batch = c->batch < n_inputs ? c->batch : (n_inputs > 0 ? n_inputs : 1);
-    p->c.batch = batch;
-    if (explain_init(&p->x, w, &c->spec, batch, c->threads, c->isa, e) != 0) return -1;
-    if (c->check && explain_init(&p->check, w, &c->spec, 1, c->threads, c->isa, e) != 0) {
-        pipeline_free(p);
-        return -1;
-    }
-    size_t b = (size_t)batch, size = (size_t)p->x.size, map = size * size * 3;
+    p->c.batch = c->crop == CROP_NONE ? 1 : batch;
+    size_t b = (size_t)p->c.batch;
     p->images = calloc(b, sizeof *p->images);
     p->boxes = malloc(sizeof *p->boxes * b);
-    p->pixels = malloc(b * map);
     p->results = malloc(sizeof *p->results * b);
-    int want_crops = c->style == STYLE_HEATMAP, want_clean = c->check != CHECK_NONE;
-    if (want_crops) p->crops = malloc(b * map);
-    if (want_clean) p->clean = malloc(sizeof *p->clean * b * map);
-    if (!p->images || !p->boxes || !p->pixels || !p->results || (want_crops && !p->crops) ||
-        (want_clean && !p->clean)) {
+    if (!p->images || !p->boxes || !p->results) {
         pipeline_free(p);
         return error_set(e, "out of memory");
+    }
+    // The recipe's size; --crop none reshapes to each image's.
+    if (pipeline_shape(p, PREPROCESS_SIZE, PREPROCESS_SIZE, e) != 0) {
+        pipeline_free(p);
+        return -1;
     }
     return 0;
 }
@@ -58,43 +82,97 @@ void pipeline_free(Pipeline *p) {
     memset(p, 0, sizeof *p);
 }
 
-/* Decodes and preprocesses an input into batch slot `slot`. */
-static void load_input(Pipeline *p, const Input *in, int slot, Result *res) {
-    Image *img = &p->images[slot];
-    size_t map = (size_t)p->x.size * p->x.size * 3;
+/* Does slot's image fit the explainer's input size? */
+static int fits(const Pipeline *p, int slot) {
+    return p->boxes[slot].crop_w == p->x.width && p->boxes[slot].crop_h == p->x.height;
+}
+
+/* Preprocesses the image in slot `slot` into the explainer's input there. */
+static void preprocess_slot(Pipeline *p, const Input *in, int slot, Result *res) {
+    size_t map = (size_t)p->x.height * p->x.width * 3;
     Error err;
-    if (image_load(in->path, p->c.max_pixels, img, &res->err) != 0) {
-        res->status = RESULT_FAILED;
-    } else if (preprocess_imagenet_crop(img, explain_input(&p->x, slot), &p->boxes[slot],
-                                        p->crops ? p->crops + (size_t)slot * map : NULL,
-                                        &err) != 0) {
+    if (preprocess_apply(&p->images[slot], &p->boxes[slot], explain_input(&p->x, slot),
+                         p->crops ? p->crops + (size_t)slot * map : NULL, &err) != 0) {
         error_set(&res->err, "%s: %s", in->path, err.msg);
         res->status = RESULT_FAILED;
-    } else {
-        res->width = img->width;
-        res->height = img->height;
-        res->clipped = img->clipped;
-        const CropBox *b = &p->boxes[slot];
-        res->kept = (double)p->x.size * p->x.size / ((double)b->resized_w * b->resized_h);
     }
-    if (!p->c.full_size) image_free(img);
+    if (!p->c.full_size) image_free(&p->images[slot]);
+}
+
+/* --skip-existing: keeps in's output, res then RESULT_SKIPPED with the
+ * results it stores, when it was made with this run's settings from the
+ * same input file (res->input_sha); otherwise says in res->redo why not. */
+static void keep_existing(const PipelineConfig *c, const Input *in, Result *res) {
+    static const char *const keys[] = {PIPELINE_SETTINGS, PIPELINE_INPUT, PIPELINE_RESULTS};
+    char *text[3];
+    Error ignored;
+    if (png_read_texts(in->png, keys, 3, text, &ignored) != 0) {
+        res->redo = REDO_UNREADABLE;
+        return;
+    }
+    if (!text[0] || !c->settings) {
+        res->redo = REDO_UNKNOWN;
+    } else if (strcmp(text[0], c->settings) != 0) {
+        res->redo = REDO_SETTINGS, res->was = text[0], text[0] = NULL;
+    } else if (!res->input_sha[0] || !text[1] || strcmp(text[1], res->input_sha) != 0) {
+        res->redo = REDO_INPUT;
+    } else if (in->npy && !file_exists(in->npy)) {
+        res->redo = REDO_NPY;
+    } else {
+        res->status = RESULT_SKIPPED, res->stored = text[2], text[2] = NULL;
+    }
+    for (int k = 0; k < 3; k++) free(text[k]);
+}
+
+/* Decodes an input into batch slot `slot` and, when it fits the
+ * explainer's size, preprocesses it (else run_group reshapes first); or
+ * keeps its existing output (--skip-existing). */
+static void load_input(Pipeline *p, const Input *in, int slot, Result *res) {
+    Image *img = &p->images[slot];
+    CropBox *b = &p->boxes[slot];
+    Error err;
+    // The input's digest, for its provenance: read alone only to compare
+    // with an existing output (standard input cannot be read twice), else
+    // computed as the image is read.
+    if (p->c.skip_existing && file_exists(in->png)) {
+        if (strcmp(in->path, "-") == 0 || digest_file(in->path, res->input_sha, &err) != 0)
+            res->input_sha[0] = '\0'; // unreadable: fails below, with image_load's message
+        keep_existing(&p->c, in, res);
+        if (res->status == RESULT_SKIPPED) return;
+    }
+    if (image_load_digest(in->path, p->c.max_pixels, img, res->input_sha, &res->err) != 0) {
+        res->status = RESULT_FAILED;
+        return;
+    }
+    res->width = img->width;
+    res->height = img->height;
+    res->clipped = img->clipped;
+    if (preprocess_box(img->width, img->height, p->c.crop, b, &err) != 0) {
+        error_set(&res->err, "%s: %s", in->path, err.msg);
+        res->status = RESULT_FAILED;
+        image_free(img);
+        return;
+    }
+    res->kept = (double)b->crop_w * b->crop_h / ((double)b->resized_w * b->resized_h);
+    if (fits(p, slot)) preprocess_slot(p, in, slot, res);
 }
 
 /* Renders and writes one image's PNG (and .npy); 0, or -1 with res->err set. */
 static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     const PipelineConfig *c = &p->c;
-    const int size = p->x.size;
-    size_t plane = (size_t)size * size, map = plane * 3;
+    const int height = p->x.height, width = p->x.width;
+    size_t plane = (size_t)height * width, map = plane * 3;
     int channels = style_channels(c->style), is_cam = method_is_cam(c->spec.method);
     const float *cam = p->x.cams ? p->x.cams + (size_t)slot * plane : NULL;
     uint8_t *picture = p->pixels + (size_t)slot * map;
     res->flat = render_picture(picture, c->style, is_cam, p->x.maps + (size_t)slot * map, cam,
-                               p->crops ? p->crops + (size_t)slot * map : NULL, size, size) != 0;
+                               p->crops ? p->crops + (size_t)slot * map : NULL, height,
+                               width) != 0;
     // Gradient maps are noise to deflate; cams, heatmaps and pictures
     // upsampled to the photo's size are smooth and worth compressing.
     int compress = is_cam || c->style == STYLE_HEATMAP || c->full_size;
     uint8_t *full = NULL;
-    int h = size, w = size;
+    int h = height, w = width;
     if (c->full_size) {
         const Image *img = &p->images[slot];
         full = malloc((size_t)img->width * img->height * (size_t)channels);
@@ -107,12 +185,25 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
         }
         picture = full, h = img->height, w = img->width;
     }
-    int rc = (c->make_dirs && file_make_parents(in->png, &res->err) != 0) ||
-             png_write(in->png, picture, h, w, channels, compress, &res->err) != 0 ||
-             (in->npy && (is_cam ? npy_write(in->npy, cam, size, size, 1, &res->err)
-                                 : npy_write(in->npy, p->x.maps + (size_t)slot * map, size, size,
-                                             3, &res->err)) != 0);
+    // Its provenance (pipeline.h), in the order a reader wants it.
+    char *results = c->settings && c->results ? c->results(c->report_ctx, in, res) : NULL;
+    PngText texts[4];
+    int n_texts = 0;
+    if (c->software) texts[n_texts++] = (PngText){"Software", c->software};
+    if (c->settings) texts[n_texts++] = (PngText){PIPELINE_SETTINGS, c->settings};
+    if (c->settings && res->input_sha[0])
+        texts[n_texts++] = (PngText){PIPELINE_INPUT, res->input_sha};
+    if (results) texts[n_texts++] = (PngText){PIPELINE_RESULTS, results};
+    int rc = (c->settings && c->results && !results &&
+              error_set(&res->err, "%s: out of memory", in->png)) ||
+             (c->make_dirs && file_make_parents(in->png, &res->err) != 0) ||
+             png_write(in->png, picture, h, w, channels, compress, texts, n_texts, &res->err) !=
+                 0 ||
+             (in->npy && (is_cam ? npy_write(in->npy, cam, height, width, 1, &res->err)
+                                 : npy_write(in->npy, p->x.maps + (size_t)slot * map, height,
+                                             width, 3, &res->err)) != 0);
     free(full);
+    free(results);
     if (rc) return -1;
     res->written = 1;
     return 0;
@@ -122,8 +213,8 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
  * or -1 with res->err set. */
 static int run_check(Pipeline *p, int slot, Result *res) {
     const PipelineConfig *c = &p->c;
-    const int size = p->x.size;
-    size_t map = (size_t)size * size * 3;
+    const int height = p->x.height, width = p->x.width;
+    size_t map = (size_t)height * width * 3;
     const float *input = p->clean + (size_t)slot * map;
     float *base = malloc(sizeof *base * map);
     int tiles = c->check == CHECK_CLASS ? 2 : 1 + weights_layers(p->weights);
@@ -169,11 +260,12 @@ static int run_check(Pipeline *p, int slot, Result *res) {
     }
     res->checked = 1;
     if (strip) {
-        if (render_strip(strip, maps, tiles, size, size) != 0) {
+        if (render_strip(strip, maps, tiles, height, width) != 0) {
             error_set(&res->err, "%s: out of memory", c->strip);
             goto done;
         }
-        if (png_write(c->strip, strip, size, size * tiles, 3, 0, &res->err) != 0) goto done;
+        if (png_write(c->strip, strip, height, width * tiles, 3, 0, NULL, 0, &res->err) != 0)
+            goto done;
     }
     rc = 0;
 done:
@@ -214,7 +306,7 @@ static void write_task(void *ctx, int i) {
 
 /* Moves what load_input put in slot `from` to slot `to`. */
 static void move_slot(Pipeline *p, int from, int to) {
-    size_t map = (size_t)p->x.size * p->x.size * 3;
+    size_t map = (size_t)p->x.height * p->x.width * 3;
     memcpy(explain_input(&p->x, to), explain_input(&p->x, from), sizeof(float) * map);
     p->boxes[to] = p->boxes[from];
     if (p->crops) memcpy(p->crops + (size_t)to * map, p->crops + (size_t)from * map, map);
@@ -227,17 +319,25 @@ static void move_slot(Pipeline *p, int from, int to) {
 static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *counts, Error *e) {
     const PipelineConfig *c = &p->c;
     Result *res = p->results;
-    size_t map = (size_t)p->x.size * p->x.size * 3;
     int slots[PIPELINE_MAX_BATCH], used = 0;
     Group g = {.p = p, .inputs = inputs, .slots = slots};
-    for (int i = 0; i < n; i++) {
-        const Input *in = &inputs[i];
-        res[i] = (Result){.status = RESULT_DONE};
-        if (c->skip_existing && file_exists(in->png) && (!in->npy || file_exists(in->npy)))
-            res[i].status = RESULT_SKIPPED;
-    }
+    for (int i = 0; i < n; i++) res[i] = (Result){.status = RESULT_DONE};
     // Input i is loaded into slot i; the network wants the loaded ones first.
     parallel_for(n, c->threads, load_task, &g);
+    // An image of another size (--crop none, where the batch is 1): the
+    // explainer is rebuilt for it, which is where memory runs out if it does.
+    for (int i = 0; i < n; i++) {
+        if (res[i].status != RESULT_DONE || (p->x.inputs && fits(p, i))) continue;
+        Error err;
+        if (pipeline_shape(p, p->boxes[i].crop_h, p->boxes[i].crop_w, &err) != 0) {
+            error_set(&res[i].err, "%s: %s", inputs[i].path, err.msg);
+            res[i].status = RESULT_FAILED;
+            image_free(&p->images[i]);
+            continue;
+        }
+        preprocess_slot(p, &inputs[i], i, &res[i]);
+    }
+    size_t map = (size_t)p->x.height * p->x.width * 3;
     for (int i = 0; i < n; i++) {
         if (res[i].status != RESULT_DONE) continue;
         if (used != i) move_slot(p, i, used);
@@ -257,24 +357,28 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
         }
     }
     double shared = used > 0 ? (now_ms() - t1) / used : 0;
-    for (int i = 0; i < n; i++)
-        if (res[i].status == RESULT_DONE) res[i].target = p->x.targets[slots[i]], res[i].ms += shared;
+    for (int i = 0; i < n; i++) {
+        if (res[i].status != RESULT_DONE) continue;
+        res[i].target = p->x.targets[slots[i]], res[i].ms += shared;
+        res[i].logits = p->x.logits + (size_t)slots[i] * p->x.classes;
+        // The check first: its numbers go into the PNG's results.
+        if (c->check) {
+            double start = now_ms();
+            if (run_check(p, slots[i], &res[i]) != 0) res[i].status = RESULT_FAILED;
+            res[i].ms += now_ms() - start;
+        }
+    }
     parallel_for(n, c->threads, write_task, &g);
     for (int i = 0; i < n; i++) {
         // A failed write stops the run; the group's other outputs are
         // complete files, reported as usual.
         if (g.io_error[i] && rc == 0) *e = res[i].err, rc = -1;
-        int slot = res[i].status == RESULT_DONE ? slots[i] : -1;
-        if (slot >= 0 && c->check) {
-            double start = now_ms();
-            if (run_check(p, slot, &res[i]) != 0) res[i].status = RESULT_FAILED;
-            res[i].ms += now_ms() - start;
-        }
-        res[i].logits = slot >= 0 ? p->x.logits + (size_t)slot * p->x.classes : NULL;
         counts->done += res[i].status == RESULT_DONE;
         counts->skipped += res[i].status == RESULT_SKIPPED;
         counts->failed += res[i].status == RESULT_FAILED;
         if (c->report) c->report(c->report_ctx, &inputs[i], &res[i]);
+        free(res[i].was);
+        free(res[i].stored);
     }
     for (int i = 0; c->full_size && i < n; i++) image_free(&p->images[i]);
     return rc;

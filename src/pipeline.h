@@ -23,6 +23,7 @@
 #include "explain/check.h"
 #include "explain/explain.h"
 #include "explain/render.h"
+#include "io/digest.h"
 #include "io/image.h"
 #include "io/preprocess.h"
 #include "util/error.h"
@@ -32,14 +33,31 @@ typedef struct {
     char *path;   // as given, or DIR/relative path
     char *png;    // where its map goes
     char *npy;    // where its raw map goes, or NULL without --npy
+    int index;    // its place among all the run's inputs, every shard's
 } Input;
 
 typedef enum { RESULT_DONE, RESULT_SKIPPED, RESULT_FAILED, RESULT_STATUSES } ResultStatus;
+
+/* Why --skip-existing did not keep an existing output. */
+typedef enum {
+    REDO_NONE,         // there was none (or no --skip-existing)
+    REDO_UNREADABLE,   // not a PNG this can read
+    REDO_UNKNOWN,      // a PNG without guidedbp's provenance
+    REDO_SETTINGS,     // made with other settings (Result.was)
+    REDO_INPUT,        // made from another input file (or from standard input)
+    REDO_NPY,          // its .npy is missing
+    REDOS
+} Redo;
 
 /* What happened to one input: the fields of its record. */
 typedef struct {
     ResultStatus status;
     Error err;              // RESULT_FAILED: why
+    Redo redo;              // an existing output that was replaced, and why
+    char *was;              // REDO_SETTINGS: the old output's settings (report callback only)
+    char *stored;           // RESULT_SKIPPED: the results its PNG holds, or NULL (report
+                            // callback only)
+    char input_sha[DIGEST_HEX]; // the input file's SHA-256; "" for standard input
     int width, height;      // the decoded image's size; 0 before it is known
     int target;             // the class explained
     const float *logits;    // (classes), valid during the report callback only
@@ -52,6 +70,12 @@ typedef struct {
     double ms;              // wall time spent on it
 } Result;
 
+/* The keywords of a PNG's provenance chunks (png.h): the run's settings,
+ * the input file's SHA-256, and the results. */
+#define PIPELINE_SETTINGS "guidedbp:settings"
+#define PIPELINE_INPUT "guidedbp:input-sha256"
+#define PIPELINE_RESULTS "guidedbp:results"
+
 /* Images a group holds at most (--batch). */
 enum { PIPELINE_MAX_BATCH = 256 };
 
@@ -61,15 +85,25 @@ typedef struct {
 } PipelineCounts;
 
 typedef void (*ReportFn)(void *ctx, const Input *in, const Result *res);
+/* The results of a finished image as text for its PNG (malloc'd, NULL when
+ * out of memory); called on the worker threads, so it must be reentrant. */
+typedef char *(*ResultsFn)(void *ctx, const Input *in, const Result *res);
 typedef void (*GroupDoneFn)(void *ctx, const PipelineCounts *counts);
 
 typedef struct {
     MethodSpec spec;
     Style style;
+    CropMode crop;          // what of the resized image is explained; CROP_NONE runs one
+                            // image at a time, each at its own size
     int full_size;          // pictures in the original image's frame
     int npy;                // also the raw maps (Input.npy)
     int make_dirs;          // create the directories outputs go to
-    int skip_existing;      // skip inputs whose outputs all exist
+    int skip_existing;      // skip inputs whose outputs exist, made with `settings` from
+                            // the same input file (else they are redone, Result.redo)
+    const char *software;   // the PNGs' Software text ("guidedbp 1.2.3"), or NULL
+    const char *settings;   // the run's settings, stored in each PNG and compared by
+                            // skip_existing; NULL: no provenance (and nothing is skipped)
+    ResultsFn results;      // each PNG's results text, or NULL
     int target;             // the class to explain, or -1: each image's top class
     CheckKind check;
     int vs;                 // check class: the other class, or -1: the lowest-scoring
@@ -87,18 +121,18 @@ typedef struct {
 typedef struct {
     PipelineConfig c;
     const Weights *weights; // borrowed
-    Explainer x;
+    Explainer x;            // at one input size (x.height, x.width), as are the buffers below
     Explainer check;        // the checks' workspace (batch 1), when c.check is set
     Image *images;          // (batch) the decoded images, kept for --full-size
     CropBox *boxes;         // (batch)
-    uint8_t *crops;         // (batch, size, size, 3) the cropped photos, for heatmaps
-    uint8_t *pixels;        // (batch, size, size, 3) the pictures being written
-    float *clean;           // (batch, 3, size, size) the inputs, kept for the check
+    uint8_t *crops;         // (batch, height, width, 3) the cropped photos, for heatmaps
+    uint8_t *pixels;        // (batch, height, width, 3) the pictures being written
+    float *clean;           // (batch, 3, height, width) the inputs, kept for the check
     Result *results;        // (batch)
 } Pipeline;
 
 /* The batch is cut to n_inputs when that is smaller (there is nothing to
- * gain from more buffers). */
+ * gain from more buffers), and to 1 with CROP_NONE. */
 int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_inputs,
                   Error *e);
 void pipeline_free(Pipeline *p);

@@ -1,12 +1,16 @@
-/* files.h: reading the fixtures the tests compare against.
+/* files.h: reading the fixtures the tests compare against, and the measure
+ * they compare with.
  *
  * slurp reads a whole file as a NUL-terminated string (NULL if it cannot);
  * npy_load reads a little-endian float32 C-order .npy holding exactly
- * `count` values (NULL otherwise). The caller frees both.
+ * `count` values (NULL otherwise). The caller frees both. max_rel is the
+ * largest |ours - ref| over the largest |ref| (the absolute error when ref
+ * is all zero), in double.
  */
 #ifndef GUIDEDBP_TEST_FILES_H
 #define GUIDEDBP_TEST_FILES_H
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +47,15 @@ static inline float *npy_load(const char *path, size_t count) {
     }
     fclose(f);
     return data;
+}
+
+static inline double max_rel(const float *ours, const float *ref, size_t n) {
+    double err = 0, mag = 0;
+    for (size_t i = 0; i < n; i++) {
+        err = fmax(err, fabs((double)ours[i] - ref[i]));
+        mag = fmax(mag, fabs((double)ref[i]));
+    }
+    return mag > 0 ? err / mag : err;
 }
 
 #endif

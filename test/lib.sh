@@ -7,6 +7,9 @@ passed_=0
 failed_=0
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# guidedbp caches weights digests there (provenance.h); not in the user's home.
+XDG_CACHE_HOME=$TMP/cache
+export XDG_CACHE_HOME
 : "${GUIDEDBP:=./guidedbp}"
 export GUIDEDBP
 

@@ -42,8 +42,9 @@ recursive_run() {
     "$GUIDEDBP" -w "$TINY" -r --json --npy -o "$TMP/out" "$TMP/in" >"$TMP/run1.jsonl" 2>"$TMP/err"
     [ $? -eq 1 ] || fail_with "exit status is not 1" || return 1
     (cd "$TMP/out" && find . -type f | sort) >"$TMP/files"
-    printf '%s\n' ./a.npy ./a.png ./b.npy ./b.png ./sub/E.npy ./sub/E.png ./sub/a.npy \
-        ./sub/a.png ./sub/c.npy ./sub/c.png ./sub/deeper/d.npy ./sub/deeper/d.png >"$TMP/want"
+    printf '%s\n' ./a_guided.npy ./a_guided.png ./b_guided.npy ./b_guided.png ./sub/E_guided.npy \
+        ./sub/E_guided.png ./sub/a_guided.npy ./sub/a_guided.png ./sub/c_guided.npy \
+        ./sub/c_guided.png ./sub/deeper/d_guided.npy ./sub/deeper/d_guided.png >"$TMP/want"
     cmp -s "$TMP/files" "$TMP/want" || fail_with "outputs: $(cat "$TMP/files")" || return 1
     json_check "$TMP/run1.jsonl" "[r['input'] for r in recs] == sorted(r['input'] for r in recs) \
         and len(recs) == 8 \
@@ -91,17 +92,18 @@ check "two inputs mapping to one output are refused before any work" collision_r
 
 input_not_overwritten() {
     cp "$IMG/cat224.png" "$TMP/clean/c.png"
-    "$GUIDEDBP" -w "$TINY" -o "$TMP/clean" "$TMP/clean" 2>"$TMP/err"
+    "$GUIDEDBP" -w "$TINY" --name %s -o "$TMP/clean" "$TMP/clean" 2>"$TMP/err"
     [ $? -eq 2 ] && grep -q "would overwrite an input" "$TMP/err" && cmp -s "$IMG/cat224.png" "$TMP/clean/c.png" ||
         fail_with "$(cat "$TMP/err")"
 }
-check "an output that is an input is refused" input_not_overwritten
+check "an output that is an input is refused (--name %s into the input folder)" input_not_overwritten
 
 files_from_stdin() {
     (cd "$TMP" && printf 'in/a.png\n./in/sub/c.png\n\n%s\n' "$TMP/in/sub/deeper/d.png" |
         "$OLDPWD/$GUIDEDBP" -q -w "$OLDPWD/$TINY" --files-from - -o out_list) || return 1
     (cd "$TMP/out_list" && find . -type f | sort | tr '\n' ' ') >"$TMP/files"
-    [ "$(cat "$TMP/files")" = "./d.png ./in/a.png ./in/sub/c.png " ] || fail_with "$(cat "$TMP/files")"
+    [ "$(cat "$TMP/files")" = "./d_guided.png ./in/a_guided.png ./in/sub/c_guided.png " ] ||
+        fail_with "$(cat "$TMP/files")"
 }
 check "--files-from - mirrors relative paths, absolute ones by name" files_from_stdin
 
@@ -119,7 +121,7 @@ check "shards 0..2 of 3 cover every input exactly once" shards_cover_once
 batch_equals_single() {
     "$GUIDEDBP" -q -w "$TINY" -r --npy --batch 4 -t 2 -o "$TMP/out_b4" "$TMP/in"
     "$GUIDEDBP" -q -w "$TINY" -r --npy --batch 1 -t 1 -o "$TMP/out_b1" "$TMP/in"
-    diff -r "$TMP/out_b4" "$TMP/out_b1" >/dev/null && [ -s "$TMP/out_b4/sub/deeper/d.png" ] ||
+    diff -r "$TMP/out_b4" "$TMP/out_b1" >/dev/null && [ -s "$TMP/out_b4/sub/deeper/d_guided.png" ] ||
         fail_with "outputs differ"
 }
 check "--batch 4 on 2 threads writes the same bytes as --batch 1 on 1" batch_equals_single
@@ -147,7 +149,7 @@ interrupted_then_resumed() {
     "$GUIDEDBP" -q -w random:0 -t 1 --npy -o "$out" "$TMP/many" 2>"$TMP/err_$sig" &
     pid=$!
     n=0
-    while [ ! -e "$out/img02.png" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+    while [ ! -e "$out/img02_guided.png" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
     kill -"$sig" $pid
     wait $pid
     status=$?

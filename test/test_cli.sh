@@ -18,10 +18,13 @@ expect() {
     grep -Eq -- "$pattern" "$TMP/stderr" || fail_with "stderr lacks /$pattern/: $(cat "$TMP/stderr")"
 }
 
+# Every long option of cli.c's getopt table, so a new one cannot go unmentioned.
 help_lists_every_option() {
     "$GUIDEDBP" --help >"$TMP/help" || return 1
-    for opt in --weights --class --output --npy --guide --method --topk --threads --quiet \
-        --help --version random:SEED GUIDEDBP_WEIGHTS "Exit status"; do
+    longs=$(grep -o '{"[a-z0-9-]*", [a-z_]*_argument' src/cli/cli.c | sed 's/{"\([^"]*\)".*/--\1/')
+    [ "$(echo "$longs" | wc -l)" -ge 35 ] || fail_with "read only $(echo "$longs" | wc -l) options" ||
+        return 1
+    for opt in $longs random:SEED GUIDEDBP_WEIGHTS "Exit status"; do
         grep -q -- "$opt" "$TMP/help" || fail_with "--help does not mention $opt" || return 1
     done
 }
@@ -52,11 +55,25 @@ class_by_prefix() {
 }
 check "a unique prefix or word names its class (golden: 207, Persian: 283)" class_by_prefix
 list_classes() {
-    "$GUIDEDBP" --list-classes >"$TMP/classes" &&
-        [ "$(wc -l <"$TMP/classes")" -eq 1000 ] && grep -q "^281	tabby$" "$TMP/classes" &&
-        grep -q "^134	crane bird$" "$TMP/classes"
+    "$GUIDEDBP" --list-classes >"$TMP/classes" || return 1
+    [ "$(wc -l <"$TMP/classes")" -eq 1000 ] || fail_with "$(wc -l <"$TMP/classes") lines" || return 1
+    [ "$(sed -n 282p "$TMP/classes")" = "281	n02123045	tabby" ] &&
+        grep -q "^0	n01440764	tench$" "$TMP/classes" &&
+        grep -q "^134	n02012849	crane bird$" "$TMP/classes" &&
+        grep -q "^517	n03126707	crane$" "$TMP/classes" &&
+        grep -q "^999	n15075141	toilet tissue$" "$TMP/classes" ||
+        fail_with "$(sed -n '1p;135p;282p;518p;1000p' "$TMP/classes")"
 }
-check "--list-classes prints the 1000 indices and names" list_classes
+check "--list-classes prints the 1000 indices, WordNet ids and names" list_classes
+class_by_wnid() {
+    "$GUIDEDBP" -w "$TINY" --json -c n02123045 -o "$TMP/w.png" "$CAT" | grep -q '"class":281,' &&
+        "$GUIDEDBP" -w "$TINY" --json -c N02123045 -o "$TMP/w.png" "$CAT" | grep -q '"class":281,' &&
+        "$GUIDEDBP" -w "$TINY" --json -c n03126707 -o "$TMP/w.png" "$CAT" | grep -q '"class":517,'
+}
+check "a WordNet id names its class, N or n (n02123045: 281, n03126707: 517)" class_by_wnid
+check "an unknown WordNet id is refused, named" \
+    expect 2 "--class n99999999: no ImageNet class has this WordNet id" \
+    "$GUIDEDBP" -w "$TINY" -c n99999999 -o "$TMP/x.png" "$CAT"
 check "ambiguous class name" expect 2 "ambiguous.*264.*474" \
     "$GUIDEDBP" -w "$TINY" -c CARDIGAN -o "$TMP/x.png" "$CAT"
 
@@ -132,7 +149,7 @@ check "- twice is refused" expect 2 "standard input can be read only once" \
     "$GUIDEDBP" -w "$TINY" -o "$TMP/d" - -
 
 trailing_slash() {
-    "$GUIDEDBP" -q -w "$TINY" -o "$TMP/slashdir/" "$CAT" && png_ok "$TMP/slashdir/cat.png"
+    "$GUIDEDBP" -q -w "$TINY" -o "$TMP/slashdir/" "$CAT" && png_ok "$TMP/slashdir/cat_guided.png"
 }
 check "-o dir/ with one image means a directory" trailing_slash
 

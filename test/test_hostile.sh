@@ -264,8 +264,8 @@ batch() {
     run -q --json -w "$TINY" -o "$TMP/batch_out" "$d"
     got=$?
     [ "$got" -eq 1 ] || fail_with "exit $got, expected 1: $(head -c 600 "$TMP/stderr")" || return 1
-    [ -s "$TMP/batch_out/good1.png" ] && [ -s "$TMP/batch_out/good2.png" ] &&
-        [ -s "$TMP/batch_out/i_progressive.png" ] ||
+    [ -s "$TMP/batch_out/good1_guided.png" ] && [ -s "$TMP/batch_out/good2_guided.png" ] &&
+        [ -s "$TMP/batch_out/i_progressive_guided.png" ] ||
         fail_with "good images not written: $(ls "$TMP/batch_out")" || return 1
     records=$(grep -c '^{' "$TMP/stdout")
     [ "$records" -eq "$total" ] || fail_with "$records JSON records for $total files" || return 1

@@ -1,9 +1,12 @@
 /* The uncompressed PNG writer: its files decode, through guidedbp's own
  * checked reader (chunk CRCs, the inflated size) and stb_image, to the
  * pixels written; its zlib stream's Adler-32 is right (stb does not check
- * it, zlib and libpng do). */
+ * it, zlib and libpng do). The text chunks of provenance round-trip, and
+ * their reader survives hostile files. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/image.h"
 #include "io/png.h"
@@ -90,8 +93,84 @@ static void test_crc32_check_value(void) {
                     (const unsigned char *)"56789", 5) == 0xCBF43926u);
 }
 
+/* A file of bytes, for the reader's tests. */
+static void put_file(const char *path, const unsigned char *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (f) fwrite(data, 1, n, f), fclose(f);
+}
+
+/* Text chunks written, stored or compressed, read back by keyword; a
+ * keyword absent is NULL. */
+static void test_text_chunks_round_trip(void) {
+    const uint8_t px[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    const PngText texts[] = {{"Software", "guidedbp 9"}, {"guidedbp:settings", "{\"a\":\"\xc3\xa9\"}"}};
+    const char *keys[] = {"guidedbp:settings", "Software", "nothere"};
+    char path[] = "/tmp/guidedbp_png_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    for (int compress = 0; compress < 2; compress++) {
+        Error e = {0};
+        char *out[3];
+        CHECK_MSG(png_write(path, px, 2, 2, 3, compress, texts, 2, &e) == 0, "%s", e.msg);
+        CHECK_MSG(png_read_texts(path, keys, 3, out, &e) == 0, "%s", e.msg);
+        CHECK(out[0] && strcmp(out[0], texts[1].text) == 0);
+        CHECK(out[1] && strcmp(out[1], "guidedbp 9") == 0);
+        CHECK(out[2] == NULL);
+        for (int k = 0; k < 3; k++) free(out[k]);
+        // The pixels are still the pixels.
+        Image img = {0};
+        CHECK_MSG(image_load(path, IMAGE_MAX_PIXELS, &img, &e) == 0 && img.width == 2 &&
+                      memcmp(img.rgb, px, 12) == 0, "%s", e.msg);
+        image_free(&img);
+    }
+    unlink(path);
+}
+
+/* A hostile PNG: a bad CRC, a chunk longer than the file, a text chunk past
+ * PNG_TEXT_MAX, text without a NUL, a compressed iTXt. Each is an error or
+ * no text, never a crash or an allocation of the claimed size. */
+static void test_hostile_text_chunks(void) {
+    const uint8_t px[3] = {1, 2, 3};
+    const PngText one = {"k", "v"};
+    const char *keys[] = {"k"};
+    char path[] = "/tmp/guidedbp_png_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    Error e = {0};
+    CHECK(png_write(path, px, 1, 1, 3, 0, &one, 1, &e) == 0);
+    FILE *f = fopen(path, "rb");
+    unsigned char good[4096];
+    size_t n = f ? fread(good, 1, sizeof good, f) : 0;
+    if (f) fclose(f);
+    // The iTXt starts right after IHDR: length at 33, type at 37, data at 41.
+    CHECK(n > 60 && memcmp(good + 37, "iTXt", 4) == 0);
+    unsigned char bad[4096];
+    char *out[1];
+    memcpy(bad, good, n);
+    bad[41] ^= 1; // the keyword changed, the CRC not
+    put_file(path, bad, n);
+    CHECK(png_read_texts(path, keys, 1, out, &e) == -1 && strstr(e.msg, "bad CRC") && !out[0]);
+    memcpy(bad, good, n);
+    bad[33] = 0x7f; // 2 GB claimed
+    put_file(path, bad, n);
+    CHECK(png_read_texts(path, keys, 1, out, &e) == -1 && !out[0]);
+    memcpy(bad, good, n);
+    bad[34] = 0x10; // 1 MB + a bit: skipped as too long, then the file ends
+    put_file(path, bad, n);
+    CHECK(png_read_texts(path, keys, 1, out, &e) != 0 || !out[0]);
+    memcpy(bad, good, n);
+    put_file(path, bad, 40); // cut inside the chunk
+    CHECK(png_read_texts(path, keys, 1, out, &e) == -1 && strstr(e.msg, "truncated") && !out[0]);
+    put_file(path, (const unsigned char *)"GIF89a", 6);
+    CHECK(png_read_texts(path, keys, 1, out, &e) == -1 && strstr(e.msg, "not a PNG"));
+    unlink(path);
+}
+
 int main(void) {
     RUN(test_round_trips);
     RUN(test_crc32_check_value);
+    RUN(test_text_chunks_round_trip);
+    RUN(test_hostile_text_chunks);
     return test_summary();
 }

@@ -26,16 +26,6 @@
 #define MANIFEST "test/fixtures/resnet/manifest.json"
 enum { S = PREPROCESS_SIZE, PLANE = S * S, MAP = 3 * PLANE };
 
-/* Largest |ours - ref| over the largest |ref|. */
-static double max_rel(const float *ours, const float *ref, size_t n) {
-    double err = 0, mag = 0;
-    for (size_t i = 0; i < n; i++) {
-        err = fmax(err, fabs((double)ours[i] - ref[i]));
-        mag = fmax(mag, fabs((double)ref[i]));
-    }
-    return mag > 0 ? err / mag : err;
-}
-
 static cJSON *manifest;
 static WeightsCache cache;
 

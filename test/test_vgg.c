@@ -23,15 +23,6 @@ static const char *str(const cJSON *o, const char *key) {
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-static double max_rel(const float *a, const float *ref, size_t n) {
-    double err = 0, mag = 0;
-    for (size_t i = 0; i < n; i++) {
-        err = fmax(err, fabs((double)a[i] - ref[i]));
-        mag = fmax(mag, fabs((double)ref[i]));
-    }
-    return mag > 0 ? err / mag : err;
-}
-
 static void test_every_vgg_matches_pytorch(void) {
     char *text = slurp(MANIFEST);
     cJSON *m = text ? cJSON_Parse(text) : NULL;

@@ -34,14 +34,18 @@ void cli_usage(FILE *f) {
             "                         $GUIDEDBP_WEIGHTS, else " CLI_WEIGHTS_FILE " in\n"
             "                         $XDG_DATA_HOME/guidedbp, then %s,\n"
             "                         then ./weights)\n"
-            "  -c, --class N|NAME     target class: an index, or an ImageNet name, its\n"
-            "                         unique prefix or one of its words (default: the\n"
-            "                         predicted class)\n"
-            "      --list-classes     the class indices and names, and exit\n"
+            "  -c, --class N|NAME     target class: an index, a WordNet id (n02123045), or\n"
+            "                         an ImageNet name, its unique prefix or one of its\n"
+            "                         words (default: the predicted class)\n"
+            "      --list-classes     the class indices, WordNet ids and names, and exit\n"
             "  -o, --output PATH      one image: the PNG to write, - for standard output\n"
-            "                         (default: IMAGE's name without its extension +\n"
-            "                         _guided.png, here); several images, a DIR, or PATH\n"
-            "                         ending in /: the output directory (required)\n"
+            "                         (default: the --name, here); several images, a DIR,\n"
+            "                         or PATH ending in /: the output directory (required)\n"
+            "      --name TEMPLATE    outputs' names: %%s the image's name without its\n"
+            "                         extension, %%m the method, %%y the style, %%c the\n"
+            "                         --class (top without), %%%% a %%; .png is added\n"
+            "                         (default: %%s_%%m, and _%%y for a style not the\n"
+            "                         method's default: cat_guided, cat_guided_gray)\n"
             "      --npy              also write each raw float32 map, (%d,%d,3), or cam,\n"
             "                         (%d,%d), as .npy beside its PNG\n"
             "      --guide SCOPE      ReLUs that use the guided (deconv) rule in -m guided,\n"
@@ -70,14 +74,18 @@ void cli_usage(FILE *f) {
             "                         colour, Captum's default)\n"
             "      --style NAME       color, gray, pos, neg; heatmap or gray for gradcam\n"
             "                         (default: color; heatmap for gradcam)\n"
+            "      --crop MODE        center (default: the recipe's %dx%d center crop) or\n"
+            "                         none (the whole image, shorter side %d, at most 8:1;\n"
+            "                         one image a pass)\n"
             "      --full-size        the picture in the original image's frame, not the\n"
-            "                         %dx%d crop\n"
+            "                         input's\n"
             "  -k, --topk K           top classes to report (default: %d)\n"
             "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
             "                         for any N\n"
             "  -q, --quiet            no results, progress or warnings; only errors\n"
             "\n",
-            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, PREPROCESS_SIZE, PREPROCESS_SIZE, CLI_DEFAULT_TOPK);
+            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE,
+            CLI_DEFAULT_TOPK);
     fprintf(f,
             "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
             "      --check class      similarity of the map to the map of another class\n"
@@ -93,8 +101,15 @@ void cli_usage(FILE *f) {
             "Batches:\n"
             "  -r, --recursive        take images from DIRs' subdirectories too\n"
             "      --files-from FILE  also read image paths from FILE, one a line (- : stdin)\n"
+            "  -0, --null             --files-from's paths end with NUL, not newline (as\n"
+            "                         find -print0 writes them)\n"
+            "      --base DIR         image paths under DIR keep their folders below DIR\n"
+            "                         in the output directory (others are refused); without\n"
+            "                         it, absolute and ../ paths write to their base name\n"
             "      --json             one JSON record per image on stdout (JSON Lines)\n"
-            "      --skip-existing    skip images whose outputs exist (resume a run)\n"
+            "      --skip-existing    skip images whose outputs were made with the same\n"
+            "                         settings from the same file (read back from the PNG);\n"
+            "                         redo the others (resume a run)\n"
             "      --batch N          images per network pass, 1-%d (default: 1); outputs\n"
             "                         are identical for any N\n"
             "      --shard I/N        process only shard I of N (0 <= I < N) of the sorted\n"
@@ -137,6 +152,57 @@ static int parse_u64(const char *text, uint64_t *out) {
     unsigned long long v = strtoull(text, &end, 10);
     if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE) return -1;
     *out = (uint64_t)v;
+    return 0;
+}
+
+Style cli_default_style(Method m) { return method_is_cam(m) ? STYLE_HEATMAP : STYLE_COLOR; }
+
+/* --name's fields: %s the image's name without extension, %m the method,
+ * %y the style, %c the --class as given ("top" without), %% a percent sign. */
+static const char NAME_FIELDS[] = "smyc%";
+
+void cli_output_name(const Options *o, const char *base, size_t stem, char *out, size_t len) {
+    const char *t = o->name ? o->name
+                    : o->style == cli_default_style(o->method) ? "%s_%m" : "%s_%m_%y";
+    size_t used = 0;
+    out[0] = '\0';
+    for (; *t && used + 1 < len; t++) {
+        if (*t != '%') {
+            out[used++] = *t, out[used] = '\0';
+            continue;
+        }
+        const char *field = "";
+        int n = -1;
+        switch (*++t) {
+        case 's': field = base, n = (int)stem; break;
+        case 'm': field = method_names[o->method]; break;
+        case 'y': field = style_names[o->style]; break;
+        case 'c': field = o->class_arg ? o->class_arg : "top"; break;
+        case '%': field = "%"; break;
+        }
+        used += (size_t)snprintf(out + used, len - used, "%.*s", n >= 0 ? n : (int)strlen(field),
+                                 field);
+        if (used >= len) used = len - 1;
+    }
+}
+
+/* A --name template: every % a field of NAME_FIELDS, no '/' (a name, not a
+ * path), and %c's class argument without one either. */
+static int check_name(const Options *o, Error *e) {
+    const char *t = o->name;
+    if (!*t) return error_set(e, "--name: the template is empty");
+    for (const char *p = t; *p; p++) {
+        if (*p == '/')
+            return error_set(e, "--name %s: a file name, without '/' (outputs keep their "
+                             "folders under -o DIR)", t);
+        if (*p == '%' && (!p[1] || !strchr(NAME_FIELDS, p[1])))
+            return error_set(e, "--name %s: %%%c is not a field (%%s name, %%m method, %%y "
+                             "style, %%c class, %%%% a %%)", t, p[1] ? p[1] : ' ');
+        if (*p == '%') p++;
+    }
+    if (strstr(t, "%c") && o->class_arg && strchr(o->class_arg, '/'))
+        return error_set(e, "--name %s: the class %s has a '/', which cannot go in a name", t,
+                         o->class_arg);
     return 0;
 }
 
@@ -198,6 +264,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
+        OPT_CROP, OPT_NAME, OPT_BASE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -215,7 +282,9 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"layer", required_argument, 0, OPT_LAYER}, {"channel", required_argument, 0, OPT_CHANNEL},
         {"smooth", required_argument, 0, OPT_SMOOTH}, {"noise", required_argument, 0, OPT_NOISE},
         {"steps", required_argument, 0, OPT_STEPS}, {"baseline", required_argument, 0, OPT_BASELINE}, {"style", required_argument, 0, OPT_STYLE},
-        {"full-size", no_argument, 0, OPT_FULL_SIZE},
+        {"full-size", no_argument, 0, OPT_FULL_SIZE}, {"crop", required_argument, 0, OPT_CROP},
+        {"name", required_argument, 0, OPT_NAME}, {"null", no_argument, 0, '0'},
+        {"base", required_argument, 0, OPT_BASE},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -231,7 +300,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     char names[256];
     int c, found, style_given = 0, baseline_given = 0;
     long long v;
-    while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr0", longs, NULL)) != -1) {
         switch (c) {
         case 'w': o->weights = optarg; break;
         case 'c': o->class_arg = optarg; break;
@@ -242,6 +311,9 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         case OPT_JSON: o->json = 1; break;
         case OPT_SKIP: o->skip_existing = 1; break;
         case OPT_FILES_FROM: o->files_from = optarg; break;
+        case '0': o->null = 1; break;
+        case OPT_BASE: o->base = optarg; break;
+        case OPT_NAME: o->name = optarg; break;
         case OPT_GUIDE:
             if ((found = parse_choice("--guide", optarg, guide_names, GUIDE_FEATURES, GUIDES, "'",
                                       e)) < 0)
@@ -263,6 +335,11 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             style_given = 1;
             break;
         case OPT_FULL_SIZE: o->full_size = 1; break;
+        case OPT_CROP:
+            if ((found = parse_choice("--crop", optarg, crop_names, 0, CROPS, "", e)) < 0)
+                return -1;
+            o->crop = (CropMode)found;
+            break;
         case OPT_LAYER: o->layer = optarg; break;
         case OPT_CHANNEL:
             if (parse_int(optarg, 0, 1 << 20, &o->channel) != 0)
@@ -344,15 +421,21 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     o->n_inputs = argc - optind;
     if (o->n_inputs == 0 && !o->files_from) return error_set(e, "no IMAGE given");
     if (o->vs_arg && o->check != CHECK_CLASS) return error_set(e, "--vs needs --check class");
+    if (o->null && !o->files_from) return error_set(e, "-0/--null needs --files-from");
+    if (o->base && !*o->base) return error_set(e, "--base: the directory is empty");
+    if (o->name && check_name(o, e) != 0) return -1;
     if (o->strip && o->check == CHECK_NONE) return error_set(e, "--strip needs --check");
     int cam = method_is_cam(o->method), has_cam = method_has_cam(o->method);
-    if (!style_given) o->style = cam ? STYLE_HEATMAP : STYLE_COLOR;
+    if (!style_given) o->style = cli_default_style(o->method);
     if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)
         return error_set(e, "--style %s: a cam is shown as heatmap or gray",
                          style_names[o->style]);
     if (!cam && o->style == STYLE_HEATMAP)
         return error_set(e, "--style heatmap: only for -m gradcam (maps use color, gray, pos "
                             "or neg)");
+    if (o->channel >= 0 && o->class_arg)
+        return error_set(e, "--class %s: with --channel the target is the channel (the sum of its "
+                         "activations), not a class; give one or the other", o->class_arg);
     if (o->channel >= 0 && !o->layer)
         return error_set(e, "--channel needs --layer (the layer whose channel is the target)");
     if (o->channel >= 0 && has_cam)

@@ -19,6 +19,8 @@
 #include "nn/net.h"
 #include "util/error.h"
 
+#define GUIDEDBP_VERSION "0.4.0"
+
 /* The default weights' file name, looked for where cli_find_weights says. */
 #define CLI_WEIGHTS_FILE "alexnet.safetensors"
 
@@ -30,10 +32,13 @@ typedef struct {
     char **inputs;          // the IMAGE/DIR arguments (argv's own)
     int n_inputs;
     const char *files_from; // --files-from FILE ("-": stdin), or NULL
+    int null;               // -0: --files-from's paths end with NUL
+    const char *base;       // --base DIR: paths under it keep their folders, or NULL
     int recursive;
     const char *weights;    // --weights, else $GUIDEDBP_WEIGHTS, else NULL: cli_find_weights
     const char *class_arg;  // NULL: the predicted class
     const char *output;     // FILE.png for one image, DIR for several; NULL: default
+    const char *name;       // --name TEMPLATE for the outputs' names; NULL: the default
     int npy, json, skip_existing, quiet;
     int topk, threads;      // threads 0: one per CPU
     int batch;
@@ -48,6 +53,7 @@ typedef struct {
     int steps;              // --steps N for integrated
     Baseline baseline;      // --baseline for integrated
     Style style;
+    CropMode crop;          // --crop
     int full_size;
     CheckKind check;
     const char *vs_arg;     // --vs CLASS for --check class; NULL: the lowest-scoring
@@ -56,6 +62,14 @@ typedef struct {
 } Options;
 
 int cli_parse(int argc, char **argv, Options *o, Error *e);
+/* The style a method's pictures have unless --style says otherwise. */
+Style cli_default_style(Method m);
+/* An output's file name without ".png" for an image whose base name's first
+ * `stem` bytes are its name without extension: --name's template, or by
+ * default "%s_%m", with "_%y" when the style is not the method's default
+ * (cat_guided, cat_gradcam, cat_guided_gray). Cut to len. */
+enum { CLI_NAME_MAX = 256 };
+void cli_output_name(const Options *o, const char *base, size_t stem, char *out, size_t len);
 void cli_usage(FILE *f);
 /* The default weights when neither -w nor $GUIDEDBP_WEIGHTS names them: the
  * first CLI_WEIGHTS_FILE found in $XDG_DATA_HOME/guidedbp (default

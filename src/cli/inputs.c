@@ -106,9 +106,24 @@ static int walk(FoundList *l, const char *dir, const char *rel_prefix, int recur
     return rc;
 }
 
-/* A --files-from line keeps its relative path under the output directory
- * unless that path is absolute or climbs out with "..". */
-static const char *listed_rel(const char *line) {
+/* path's part below base (both as given: compared as text, "./" and
+ * trailing slashes aside), or NULL when it is not below base. */
+static const char *below(const char *base, const char *path) {
+    while (strncmp(base, "./", 2) == 0) base += 2;
+    while (strncmp(path, "./", 2) == 0) path += 2;
+    size_t n = strlen(base);
+    while (n > 1 && base[n - 1] == '/') n--;
+    if (strncmp(path, base, n) != 0 || (path[n] != '/' && !(n == 1 && base[0] == '/'))) return NULL;
+    path += n;
+    while (*path == '/') path++;
+    return *path ? path : NULL;
+}
+
+/* Where a listed or named image goes under the output directory: with
+ * --base, its path below DIR (NULL: not below it); otherwise its relative
+ * path, or its base name when that path is absolute or climbs with "..". */
+static const char *listed_rel(const char *line, const char *base) {
+    if (base) return below(base, line);
     if (line[0] == '/') return base_name(line);
     for (const char *p = line; *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
         if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0')) return base_name(line);
@@ -116,18 +131,41 @@ static const char *listed_rel(const char *line) {
     return line;
 }
 
-static int read_list(FoundList *l, const char *from, Error *e) {
+/* Adds a named (not scanned) image; with --base it must be below DIR. */
+static int add_named(FoundList *l, const char *path, const char *rel, const char *base, Error *e) {
+    if (!rel)
+        return error_set(e, "%s: not under --base %s (its outputs would have no place)", path,
+                         base);
+    struct stat st;
+    return add(l, path, rel, stat(path, &st) == 0 ? &st : NULL, e);
+}
+
+/* The paths of a --files-from list: one a line, or with -0 each ended by a
+ * NUL. A NUL inside a line is refused, never taken as the end of the list
+ * (find -print0's output read without -0). */
+static int read_list(FoundList *l, const Options *o, Error *e) {
+    const char *from = o->files_from;
     FILE *f = strcmp(from, "-") == 0 ? stdin : fopen(from, "r");
     if (!f) return error_set(e, "--files-from %s: %s", from, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     int rc = 0;
-    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    long number = 0;
+    while (rc == 0 && (len = getdelim(&line, &cap, o->null ? '\0' : '\n', f)) >= 0) {
+        number++;
+        if (o->null) {
+            if (len > 0 && line[len - 1] == '\0') len--;
+        } else {
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+            if (memchr(line, '\0', (size_t)len)) {
+                rc = error_set(e, "--files-from %s: line %ld has a NUL byte (a list from find "
+                               "-print0 needs -0)", from, number);
+                break;
+            }
+        }
         if (len == 0) continue;
-        struct stat st;
-        rc = add(l, line, listed_rel(line), stat(line, &st) == 0 ? &st : NULL, e);
+        rc = add_named(l, line, listed_rel(line, o->base), o->base, e);
     }
     if (rc == 0 && ferror(f)) rc = error_set(e, "--files-from %s: read error", from);
     free(line);
@@ -143,14 +181,18 @@ static int by_png(const void *a, const void *b) {
     return strcmp((*(Input *const *)a)->png, (*(Input *const *)b)->png);
 }
 
-/* rel with its extension replaced by ext, under dir. */
-static char *output_for(const char *dir, const char *rel, const char *ext) {
+/* The output of an image: dir, then rel's directories, then the name the
+ * template (--name, or cli_output_name's default) makes of rel's base name
+ * without its extension, then ".png". */
+static char *output_for(const char *dir, const char *rel, const Options *o) {
     const char *base = base_name(rel), *dot = strrchr(base, '.');
-    size_t stem = dot && dot != base ? (size_t)(dot - rel) : strlen(rel);
-    size_t a = strlen(dir);
-    char *p = malloc(a + 1 + stem + strlen(ext) + 1);
+    size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    char name[CLI_NAME_MAX];
+    cli_output_name(o, base, stem, name, sizeof name);
+    size_t a = strlen(dir), sub = (size_t)(base - rel);
+    char *p = malloc(a + 1 + sub + strlen(name) + sizeof ".png");
     if (!p) return NULL;
-    sprintf(p, "%s%s%.*s%s", dir, a && dir[a - 1] != '/' ? "/" : "", (int)stem, rel, ext);
+    sprintf(p, "%s%s%.*s%s.png", dir, a && dir[a - 1] != '/' ? "/" : "", (int)sub, rel, name);
     return p;
 }
 
@@ -167,16 +209,10 @@ static int assign_outputs(InputList *list, const Found *found, const Options *o,
     for (int i = 0; i < list->n; i++) {
         Input *in = &list->items[i];
         const Found *f = &found[i];
-        if (list->batch_mode) {
-            in->png = output_for(o->output, f->rel, ".png");
-        } else if (o->output) {
-            in->png = dup_str(o->output);
-        } else {
-            char *stem = output_for("", strcmp(in->path, "-") == 0 ? "stdin" : base_name(in->path),
-                                    "");
-            in->png = stem ? output_for("", stem, "_guided.png") : NULL;
-            free(stem);
-        }
+        if (list->batch_mode) in->png = output_for(o->output, f->rel, o);
+        else if (o->output) in->png = dup_str(o->output);
+        else in->png = output_for("", strcmp(in->path, "-") == 0 ? "stdin" : base_name(in->path),
+                                  o);
         if (!in->png || (o->npy && !(in->npy = npy_beside(in->png))))
             return error_set(e, "out of memory naming outputs");
     }
@@ -254,10 +290,10 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
             rc = walk(&found, arg, "", o->recursive, e);
         } else {
             // A missing or unreadable file is listed and fails as an input.
-            rc = add(&found, arg, base_name(arg), stat(arg, &st) == 0 ? &st : NULL, e);
+            rc = add_named(&found, arg, o->base ? below(o->base, arg) : base_name(arg), o->base, e);
         }
     }
-    if (rc == 0 && o->files_from) rc = read_list(&found, o->files_from, e);
+    if (rc == 0 && o->files_from) rc = read_list(&found, o, e);
     struct stat out_st;
     size_t out_len = o->output ? strlen(o->output) : 0;
     int output_is_dir = o->output && ((stat(o->output, &out_st) == 0 && S_ISDIR(out_st.st_mode)) ||
@@ -286,6 +322,7 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
         list->n = (int)found.n;
         for (size_t i = 0; i < found.n; i++) {
             list->items[i].path = found.items[i].path;
+            list->items[i].index = (int)i;
             found.items[i].path = NULL;
         }
         rc = assign_outputs(list, found.items, o, e);

@@ -7,14 +7,17 @@
  * by path (byte order), then cut to the shard: input k of the sorted list
  * belongs to shard k mod shards.
  *
- * Outputs: in single mode (one IMAGE argument, no directory, no
- * --files-from, and `output` not an existing directory) `output` is the PNG's path, by default the image's name
- * without its extension + "_guided.png" in the current directory. Otherwise
- * `output` is a directory and each image writes
- * <output>/<path relative to its DIR argument, extension replaced by .png>;
- * an IMAGE argument, or a --files-from line that is absolute or climbs with
- * "..", writes <output>/<its own name>.png; other --files-from lines keep
- * their relative path. With npy, FILE.npy goes beside each FILE.png.
+ * Outputs are named by cli_output_name (<name>_<method>[_<style>].png, or
+ * --name's template). In single mode (one IMAGE argument, no directory, no
+ * --files-from, and `output` not a directory) `output` is the PNG's path,
+ * by default that name in the current directory. Otherwise `output` is a
+ * directory and each image writes <output>/<its folders below its DIR
+ * argument>/<name>.png; an IMAGE argument, or a --files-from line that is
+ * absolute or climbs with "..", writes <output>/<name>.png; other
+ * --files-from lines keep their relative folders. With --base DIR, every
+ * named image (argument or line) keeps its folders below DIR, and one not
+ * below it is refused. Each Input's index is its place in the sorted list
+ * of all shards. With npy, FILE.npy goes beside each FILE.png.
  *
  * Refused before any work, with e saying which inputs: two inputs that
  * would write the same file, and an output that is one of the inputs.

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* Generated from weights/imagenet_classes.txt into build/labels_data.c. */
+/* Generated from weights/imagenet_classes.txt and weights/imagenet_wnids.txt
+ * into build/labels_data.c; both have imagenet_classes_count entries. */
 extern const char *const imagenet_classes[];
+extern const char *const imagenet_wnids[];
 extern const int imagenet_classes_count;
 
 const char *labels_name(int index, int classes) {
@@ -29,6 +31,14 @@ static int prefix_or_word(const char *name, const char *text) {
             (p == name || p[n] == '\0' || p[n] == ' ' || p[n] == '-'))
             return 1;
     return 0;
+}
+
+/* "n" or "N" and 8 digits: the form of every ImageNet WordNet id. */
+static int is_wnid(const char *text) {
+    if (*text != 'n' && *text != 'N') return 0;
+    for (int i = 1; i <= 8; i++)
+        if (text[i] < '0' || text[i] > '9') return 0;
+    return text[9] == '\0';
 }
 
 /* Levenshtein distance, case-insensitive, of strings up to 63 bytes (longer
@@ -65,6 +75,15 @@ int labels_parse(const char *option, const char *text, int classes, int *index, 
     if (classes != imagenet_classes_count)
         return error_set(e, "%s %s: this model has %d classes and no names; give an index",
                          option, text, classes);
+    if (is_wnid(text)) {
+        for (int i = 0; i < classes; i++)
+            if (strcasecmp(imagenet_wnids[i], text) == 0) {
+                *index = i;
+                return 0;
+            }
+        return error_set(e, "%s %s: no ImageNet class has this WordNet id (guidedbp "
+                         "--list-classes shows all %d)", option, text, classes);
+    }
     // Exact, then case-insensitive, then a unique prefix or whole word: the
     // first rule that matches anything decides, and more than one class
     // under it is ambiguous (torchvision has two "crane"s and two
@@ -109,5 +128,6 @@ int labels_parse(const char *option, const char *text, int classes, int *index, 
 }
 
 void labels_list(FILE *f) {
-    for (int i = 0; i < imagenet_classes_count; i++) fprintf(f, "%d\t%s\n", i, imagenet_classes[i]);
+    for (int i = 0; i < imagenet_classes_count; i++)
+        fprintf(f, "%d\t%s\t%s\n", i, imagenet_wnids[i], imagenet_classes[i]);
 }

@@ -17,19 +17,19 @@ double report_now_ms(void) {
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-int report_init(Report *r, int topk, int classes, Error *e) {
+int report_init(Report *r, int topk, int classes, const char *settings, Error *e) {
     r->topk = topk < classes ? topk : classes;
     r->classes = classes;
     r->started = report_now_ms();
-    if (!(r->top = malloc(sizeof *r->top * (size_t)(r->topk + 1))))
+    if (settings && !(r->settings_json = cJSON_Parse(settings)))
         return error_set(e, "out of memory");
     return 0;
 }
 
 void report_free(Report *r) {
     if (!r) return;
-    free(r->top);
-    r->top = NULL;
+    cJSON_Delete(r->settings_json);
+    r->settings_json = NULL;
 }
 
 static void clear_progress(const Report *r) {
@@ -188,41 +188,41 @@ static void print_check(const Report *r, const Input *in, const Result *res) {
     }
 }
 
-static void add_class(cJSON *j, const Report *r, int class, float score) {
+static void add_class(cJSON *j, const Report *r, int class, const float *logits) {
     const char *name = labels_name(class, r->classes);
     cJSON_AddNumberToObject(j, "class", class);
     if (name) cJSON_AddStringToObject(j, "class_name", name);
     else cJSON_AddNullToObject(j, "class_name");
-    cJSON_AddNumberToObject(j, "score", score);
+    cJSON_AddNumberToObject(j, "score", logits[class]);
+    cJSON_AddNumberToObject(j, "probability", softmax_at(logits, r->classes, class));
 }
 
-/* The record's "status" for each ResultStatus. */
-static const char *const status_names[] = {"ok", "skipped", "error"};
-_Static_assert(sizeof status_names / sizeof *status_names == RESULT_STATUSES, "a name for each value");
-
-static void print_json(const Report *r, const Input *in, const Result *res) {
-    cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
-    cJSON_AddStringToObject(j, "input", in->path);
-    if (res->written || res->status == RESULT_SKIPPED) {
-        cJSON_AddItemToArray(outs, cJSON_CreateString(in->png));
-        if (in->npy) cJSON_AddItemToArray(outs, cJSON_CreateString(in->npy));
-    }
-    cJSON_AddItemToObject(j, "outputs", outs);
-    cJSON_AddStringToObject(j, "status", status_names[res->status]);
-    if (res->status == RESULT_FAILED) cJSON_AddStringToObject(j, "error", res->err.msg);
-    else cJSON_AddNullToObject(j, "error");
-    if (res->status == RESULT_DONE) {
-        add_class(j, r, res->target, res->logits[res->target]);
-        cJSON *top = cJSON_AddArrayToObject(j, "topk");
-        for (int t = 0; t < r->topk; t++) {
-            cJSON *c = cJSON_CreateObject();
-            add_class(c, r, r->top[t], res->logits[r->top[t]]);
-            cJSON_AddItemToArray(top, c);
-        }
+/* The results of an image: the fields its record and its PNG share. A
+ * channel target has no class: class, class_name, score and probability
+ * are null, and the top-k say what the model predicted. Reentrant (the
+ * pipeline calls it on its threads). */
+static cJSON *results_json(const Report *r, const Result *res) {
+    cJSON *j = cJSON_CreateObject();
+    int done = res->status == RESULT_DONE;
+    if (done && !r->channel_target) {
+        add_class(j, r, res->target, res->logits);
     } else {
         cJSON_AddNullToObject(j, "class");
         cJSON_AddNullToObject(j, "class_name");
         cJSON_AddNullToObject(j, "score");
+        cJSON_AddNullToObject(j, "probability");
+    }
+    int *top = done ? malloc(sizeof *top * (size_t)(r->topk + 1)) : NULL;
+    if (top) {
+        top_classes(res->logits, r->classes, top, r->topk);
+        cJSON *list = cJSON_AddArrayToObject(j, "topk");
+        for (int t = 0; t < r->topk; t++) {
+            cJSON *c = cJSON_CreateObject();
+            add_class(c, r, top[t], res->logits);
+            cJSON_AddItemToArray(list, c);
+        }
+        free(top);
+    } else {
         cJSON_AddNullToObject(j, "topk");
     }
     if (res->width) {
@@ -232,7 +232,109 @@ static void print_json(const Report *r, const Input *in, const Result *res) {
         cJSON_AddNullToObject(j, "width");
         cJSON_AddNullToObject(j, "height");
     }
+    if (done) cJSON_AddBoolToObject(j, "flat", res->flat);
     if (res->checked) cJSON_AddItemToObject(j, "check", check_json(r->check, &res->check));
+    return j;
+}
+
+char *report_results_text(void *report, const Input *in, const Result *res) {
+    (void)in;
+    cJSON *j = results_json(report, res);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+/* "KEY WAS (now NOW)" for each top-level setting that differs, into out. */
+static void settings_diff(char *out, size_t len, const char *was, const cJSON *now) {
+    cJSON *old = cJSON_Parse(was);
+    size_t used = 0;
+    out[0] = '\0';
+    const cJSON *item;
+    // The keys of both, the current ones first.
+    for (int pass = 0; old && pass < 2; pass++) {
+        const cJSON *list = pass == 0 ? now : old; // (the macro needs a name)
+        cJSON_ArrayForEach(item, list) {
+            const cJSON *other =
+                cJSON_GetObjectItemCaseSensitive(pass == 0 ? old : now, item->string);
+            if (pass == 1 && other) continue; // compared in the first pass
+            if (other && cJSON_Compare(item, other, 1)) continue;
+            char *a = pass == 0 ? (other ? cJSON_PrintUnformatted(other) : NULL)
+                                : cJSON_PrintUnformatted(item);
+            char *b = pass == 0 ? cJSON_PrintUnformatted(item) : NULL;
+            if (used < len)
+                used += (size_t)snprintf(out + used, len - used, "%s%s %s (now %s)",
+                                         used ? ", " : "", item->string, a ? a : "absent",
+                                         b ? b : "absent");
+            free(a);
+            free(b);
+        }
+    }
+    if (!old) snprintf(out, len, "settings that do not parse");
+    cJSON_Delete(old);
+}
+
+/* Why an existing output was replaced, for the record and the note. */
+static void redo_reason(char *out, size_t len, const Report *r, const Result *res) {
+    char diff[600];
+    switch (res->redo) {
+    case REDO_UNREADABLE:
+        snprintf(out, len, "the existing output is not a PNG guidedbp can read");
+        break;
+    case REDO_UNKNOWN:
+        snprintf(out, len, "the existing output does not say how it was made (not guidedbp's, "
+                 "or made before 0.4.0)");
+        break;
+    case REDO_SETTINGS:
+        settings_diff(diff, sizeof diff, res->was, r->settings_json);
+        snprintf(out, len, "the existing output was made with other settings: %s", diff);
+        break;
+    case REDO_INPUT:
+        snprintf(out, len, res->input_sha[0] ? "the existing output was made from another input "
+                           "file (its SHA-256 differs)" : "standard input cannot be compared "
+                           "with the existing output's input");
+        break;
+    case REDO_NPY: snprintf(out, len, "the existing output's .npy is missing"); break;
+    case REDO_NONE:
+    case REDOS: out[0] = '\0'; break;
+    }
+}
+
+/* The record's "status" for each ResultStatus. */
+static const char *const status_names[] = {"ok", "skipped", "error"};
+_Static_assert(sizeof status_names / sizeof *status_names == RESULT_STATUSES, "a name for each value");
+
+static void print_json(const Report *r, const Input *in, const Result *res, const char *redo) {
+    cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
+    cJSON_AddStringToObject(j, "input", in->path);
+    cJSON_AddNumberToObject(j, "index", in->index);
+    if (res->written || res->status == RESULT_SKIPPED) {
+        cJSON_AddItemToArray(outs, cJSON_CreateString(in->png));
+        if (in->npy) cJSON_AddItemToArray(outs, cJSON_CreateString(in->npy));
+    }
+    cJSON_AddItemToObject(j, "outputs", outs);
+    cJSON_AddStringToObject(j, "status", status_names[res->status]);
+    if (res->status == RESULT_FAILED) cJSON_AddStringToObject(j, "error", res->err.msg);
+    else cJSON_AddNullToObject(j, "error");
+    if (*redo) cJSON_AddStringToObject(j, "redone", redo);
+    else cJSON_AddNullToObject(j, "redone");
+    if (res->input_sha[0]) cJSON_AddStringToObject(j, "input_sha256", res->input_sha);
+    else cJSON_AddNullToObject(j, "input_sha256");
+    if (r->settings_json)
+        cJSON_AddItemToObject(j, "settings", cJSON_Duplicate(r->settings_json, 1));
+    // The results: this run's, or for a skipped image those its PNG holds.
+    cJSON *results = res->status == RESULT_SKIPPED ? cJSON_Parse(res->stored ? res->stored : "")
+                                                   : results_json(r, res);
+    if (!cJSON_IsObject(results)) {
+        cJSON_Delete(results);
+        Result none = {.width = res->width, .height = res->height};
+        results = results_json(r, &none);
+    }
+    while (results->child) {
+        cJSON *item = cJSON_DetachItemViaPointer(results, results->child);
+        cJSON_AddItemToObject(j, item->string, item); // cJSON copies the key before freeing it
+    }
+    cJSON_Delete(results);
     cJSON_AddNumberToObject(j, "ms", round(res->ms * 10) / 10);
     char *text = cJSON_PrintUnformatted(j);
     if (text) fprintf(r->out, "%s\n", text);
@@ -240,28 +342,54 @@ static void print_json(const Report *r, const Input *in, const Result *res) {
     cJSON_Delete(j);
 }
 
+/* What the map explains, for people: "281 tabby" or "channel 3 of features.10". */
+static void describe_target(char *out, size_t len, const Report *r, int target) {
+    const char *name = labels_name(target, r->classes);
+    if (r->channel_target) snprintf(out, len, "%s", r->channel_target);
+    else snprintf(out, len, "%d %s", target, name ? name : "-");
+}
+
 static void print_human(const Report *r, const Input *in, const Result *res) {
+    char what[160];
     if (res->status == RESULT_SKIPPED) {
-        fprintf(r->out, "%s: skipped, %s exists\n", in->path, in->png);
+        cJSON *stored = cJSON_Parse(res->stored ? res->stored : "");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(stored, "class");
+        const cJSON *score = cJSON_GetObjectItemCaseSensitive(stored, "score");
+        if (cJSON_IsNumber(c) && cJSON_IsNumber(score)) {
+            describe_target(what, sizeof what, r, c->valueint);
+            fprintf(r->out, "%s: skipped, %s (%s %.4f) was made with these settings\n", in->path,
+                    in->png, what, score->valuedouble);
+        } else {
+            fprintf(r->out, "%s: skipped, %s was made with these settings\n", in->path, in->png);
+        }
+        cJSON_Delete(stored);
         return;
     }
     const float *logits = res->logits;
-    const char *name = labels_name(res->target, r->classes);
+    describe_target(what, sizeof what, r, res->target);
     if (r->batch_mode) {
-        fprintf(r->out, "%s: %d %s %.4f -> %s\n", in->path, res->target, name ? name : "-",
-               logits[res->target], in->png);
+        if (r->channel_target) fprintf(r->out, "%s: %s -> %s\n", in->path, what, in->png);
+        else fprintf(r->out, "%s: %s %.4f -> %s\n", in->path, what, logits[res->target], in->png);
         return;
     }
     fprintf(r->out, "image:  %s (%dx%d)\n", in->path, res->width, res->height);
-    fprintf(r->out, "target: %d %s (score %.4f, p %.4f)\n", res->target, name ? name : "-",
-           logits[res->target], softmax_at(logits, r->classes, res->target));
-    if (r->topk > 0) fprintf(r->out, "top-%d:\n", r->topk);
-    for (int t = 0; t < r->topk; t++) {
-        int c = r->top[t];
-        name = labels_name(c, r->classes);
+    if (r->channel_target)
+        fprintf(r->out, "target: %s (the sum of its activations)\n", what);
+    else
+        fprintf(r->out, "target: %s (score %.4f, p %.4f)\n", what, logits[res->target],
+                softmax_at(logits, r->classes, res->target));
+    int *top = malloc(sizeof *top * (size_t)(r->topk + 1));
+    if (top && r->topk > 0) {
+        top_classes(logits, r->classes, top, r->topk);
+        fprintf(r->out, "top-%d:\n", r->topk);
+    }
+    for (int t = 0; top && t < r->topk; t++) {
+        int c = top[t];
+        const char *name = labels_name(c, r->classes);
         fprintf(r->out, "  %4d  %-28s %10.4f  p %.4f\n", c, name ? name : "-", logits[c],
                softmax_at(logits, r->classes, c));
     }
+    free(top);
     fprintf(r->out, "saliency: %s\n", in->png);
     if (in->npy) fprintf(r->out, "raw map: %s\n", in->npy);
 }
@@ -271,7 +399,8 @@ void report_result(void *report, const Input *in, const Result *res) {
     char msg[sizeof res->err.msg + 200];
     if (res->status == RESULT_DONE && res->kept < 0.75 && !r->warned_crop && !r->quiet) {
         snprintf(msg, sizeof msg, "%s: warning: the center crop (the recipe's) explains only "
-                 "%.0f%% of this %dx%d image; --full-size shows which part (said once a run)",
+                 "%.0f%% of this %dx%d image; --full-size shows which part, --crop none "
+                 "explains it all (said once a run)",
                  in->path, 100 * res->kept, res->width, res->height);
         report_error(r, msg);
         r->warned_crop = 1;
@@ -287,12 +416,21 @@ void report_result(void *report, const Input *in, const Result *res) {
                  "wrote a flat image", in->path);
         report_error(r, msg);
     }
-    if (res->status == RESULT_DONE) top_classes(res->logits, r->classes, r->top, r->topk);
+    char redo[800];
+    redo_reason(redo, sizeof redo, r, res);
+    if (*redo) {
+        // Said for the first; the summary counts them.
+        if (!r->redone++ && !r->quiet) {
+            snprintf(msg, sizeof msg, "%s: redoing %s: %s (said once a run; --json records say "
+                     "it for each)", in->path, in->png, redo);
+            report_error(r, msg);
+        }
+    }
     if (res->status == RESULT_FAILED) report_error(r, res->err.msg);
     if (res->checked && !r->quiet) print_check(r, in, res);
     if (r->json) {
         clear_progress(r);
-        print_json(r, in, res);
+        print_json(r, in, res, redo);
     } else if (!r->quiet && res->status != RESULT_FAILED) {
         clear_progress(r);
         print_human(r, in, res);
@@ -308,6 +446,9 @@ void report_summary(const Report *r, const PipelineCounts *c, int interrupted) {
     if (r->batch_mode && !r->quiet) {
         fprintf(stderr, "guidedbp: %d done, %d skipped, %d failed of %d images (%.1f s)",
                 c->done, c->skipped, c->failed, r->total, (report_now_ms() - r->started) / 1e3);
+        if (r->redone)
+            fprintf(stderr, "; %d existing output%s redone (not made with these settings from "
+                    "these files)", r->redone, r->redone == 1 ? "" : "s");
         if (r->ignored)
             fprintf(stderr, "; %d other file%s in the folders left out (not .png, .jpg or .jpeg)",
                     r->ignored, r->ignored == 1 ? "" : "s");

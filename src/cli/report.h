@@ -12,6 +12,8 @@
 
 #include <stdio.h>
 
+#include <cJSON.h>
+
 #include "explain/check.h"
 #include "pipeline.h"
 
@@ -27,15 +29,21 @@ typedef struct {
     int total;        // inputs in the run
     int ignored, subfolders; // what the folder scan left out (inputs.h)
     double started;   // ms, CLOCK_MONOTONIC
-    int *top;         // (topk + 1) scratch: the best classes of one result
+    cJSON *settings_json; // the run's settings (provenance.h), owned; NULL: none
+    const char *channel_target; // "channel K of LAYER" for a --channel target, else NULL
     int warned_crop;  // the center-crop warning was given (once a run)
+    int redone;       // existing outputs replaced (--skip-existing found them stale)
 } Report;
 
-int report_init(Report *r, int topk, int classes, Error *e);
+/* settings: the run's, as provenance_settings made them, or NULL. */
+int report_init(Report *r, int topk, int classes, const char *settings, Error *e);
 void report_free(Report *r);
 /* "guidedbp: msg" on stderr, control bytes escaped, the progress bar cleared. */
 void report_error(const Report *r, const char *msg);
 void report_result(void *report, const Input *in, const Result *res);
+/* The pipeline's ResultsFn: an image's results as its PNG stores them, the
+ * same fields as its record's. */
+char *report_results_text(void *report, const Input *in, const Result *res);
 void report_group(void *report, const PipelineCounts *counts);
 /* The note on an interrupted run, and the batch summary line. */
 void report_summary(const Report *r, const PipelineCounts *counts, int interrupted);

@@ -10,7 +10,7 @@ _Static_assert(sizeof check_names / sizeof *check_names == CHECKS, "a name for e
 /* The method's map of `target` for input under x's current weights, into
  * out (HWC, explain_map3). */
 static int map_of(Explainer *x, const float *input, int target, float *out, Error *e) {
-    memcpy(explain_input(x, 0), input, sizeof(float) * 3 * x->size * x->size);
+    memcpy(explain_input(x, 0), input, sizeof(float) * 3 * x->height * x->width);
     if (explain_run(x, 1, target, e) != 0) return -1;
     explain_map3(x, 0, out);
     return 0;
@@ -18,13 +18,13 @@ static int map_of(Explainer *x, const float *input, int target, float *out, Erro
 
 int check_class(Explainer *x, const float *input, const float *map, int vs, CheckResult *r,
                 float *maps, Error *e) {
-    size_t size = (size_t)3 * x->size * x->size;
+    size_t size = (size_t)3 * x->height * x->width;
     float *other = malloc(sizeof(float) * size);
     if (!other) return error_set(e, "check: out of memory");
     int rc = map_of(x, input, vs, other, e);
     r->vs = vs;
     if (maps) memcpy(maps, other, sizeof(float) * size);
-    if (rc == 0) rc = similarity_maps(map, other, x->size, x->size, &r->class_sim, e);
+    if (rc == 0) rc = similarity_maps(map, other, x->height, x->width, &r->class_sim, e);
     free(other);
     return rc;
 }
@@ -36,12 +36,12 @@ static int step(Explainer *x, Weights *view, int l, uint64_t seed, const float *
     if (weights_randomize_layer(view, l, seed, e) != 0) return -1;
     net_bind(&x->net, view);
     if (map_of(x, input, target, other, e) != 0) return -1;
-    return similarity_maps(map, other, x->size, x->size, &s->sim, e);
+    return similarity_maps(map, other, x->height, x->width, &s->sim, e);
 }
 
 int check_randomize(Explainer *x, const Weights *w, const float *input, const float *map,
                     int target, uint64_t seed, CheckResult *r, float *maps, Error *e) {
-    size_t size = (size_t)3 * x->size * x->size;
+    size_t size = (size_t)3 * x->height * x->width;
     Weights view;
     float *other = malloc(sizeof(float) * size);
     if (!other) return error_set(e, "check: out of memory");

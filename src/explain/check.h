@@ -9,9 +9,9 @@
  *                    re-drawn layers accumulating; and independent, one
  *                    layer at a time. The target class stays the same.
  *
- * `input` is the preprocessed (3, size, size) image and `map` its (size,
- * size, 3) map under the unchanged weights. With `maps` non-NULL the
- * compared maps are also returned there, (steps, size, size, 3), for a
+ * `input` is the preprocessed (3, h, w) image (x's height and width) and
+ * `map` its (h, w, 3) map under the unchanged weights. With `maps` non-NULL
+ * the compared maps are also returned there, (steps, h, w, 3), for a
  * picture strip: for class, [vs]; for randomize, the cascading steps in
  * order. `x` is the checks' workspace: an Explainer of the same method, any
  * batch, bound to w; its inputs and results are overwritten, and it is

@@ -7,12 +7,17 @@
 
 int explain_init(Explainer *x, const Weights *w, const MethodSpec *spec, int batch, int threads,
                  GemmIsa isa, Error *e) {
+    return explain_init_size(x, w, spec, PREPROCESS_SIZE, PREPROCESS_SIZE, batch, threads, isa, e);
+}
+
+int explain_init_size(Explainer *x, const Weights *w, const MethodSpec *spec, int height,
+                      int width, int batch, int threads, GemmIsa isa, Error *e) {
     memset(x, 0, sizeof *x);
     x->spec = *spec;
-    x->size = PREPROCESS_SIZE;
-    if (net_init(&x->net, w, x->size, x->size, batch, threads, isa, e) != 0) return -1;
+    x->height = height, x->width = width;
+    if (net_init(&x->net, w, height, width, batch, threads, isa, e) != 0) return -1;
     x->classes = net_classes(&x->net);
-    size_t b = (size_t)x->net.batch, plane = (size_t)x->size * x->size;
+    size_t b = (size_t)x->net.batch, plane = (size_t)height * width;
     x->inputs = malloc(sizeof *x->inputs * b * 3 * plane);
     x->logits = malloc(sizeof *x->logits * b * (size_t)x->classes);
     x->targets = malloc(sizeof *x->targets * b);
@@ -38,11 +43,11 @@ void explain_free(Explainer *x) {
 }
 
 float *explain_input(Explainer *x, int b) {
-    return x->inputs + (size_t)b * 3 * x->size * x->size;
+    return x->inputs + (size_t)b * 3 * x->height * x->width;
 }
 
 int explain_run(Explainer *x, int n, int target, Error *e) {
-    size_t input = (size_t)3 * x->size * x->size, classes = (size_t)x->classes;
+    size_t input = (size_t)3 * x->height * x->width, classes = (size_t)x->classes;
     memcpy(net_input(&x->net, 0), x->inputs, sizeof(float) * input * (size_t)n);
     net_forward(&x->net, n);
     // Kept: the passes of SmoothGrad and integrated gradients overwrite the net's.
@@ -58,7 +63,7 @@ int explain_run(Explainer *x, int n, int target, Error *e) {
 }
 
 void explain_map3(const Explainer *x, int b, float *out) {
-    size_t plane = (size_t)x->size * x->size;
+    size_t plane = (size_t)x->height * x->width;
     if (!method_is_cam(x->spec.method)) {
         memcpy(out, x->maps + (size_t)b * 3 * plane, sizeof(float) * 3 * plane);
         return;

@@ -83,20 +83,20 @@ void render_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h, i
 
 int render_full_size(uint8_t *out, Style style, const uint8_t *picture, const float *cam,
                        const Image *img, const CropBox *box, Error *e) {
-    const int size = PREPROCESS_SIZE, ch = style_channels(style);
+    const int iw = box->crop_w, ih = box->crop_h, ch = style_channels(style);
     int W = img->width, H = img->height;
     // The crop's corners mapped back through the resize.
     int x0 = (int)lround(box->crop_x * (double)W / box->resized_w);
     int y0 = (int)lround(box->crop_y * (double)H / box->resized_h);
-    int x1 = (int)lround((box->crop_x + size) * (double)W / box->resized_w);
-    int y1 = (int)lround((box->crop_y + size) * (double)H / box->resized_h);
+    int x1 = (int)lround((box->crop_x + iw) * (double)W / box->resized_w);
+    int y1 = (int)lround((box->crop_y + ih) * (double)H / box->resized_h);
     x1 = x1 > W ? W : x1, y1 = y1 > H ? H : y1;
     int rw = x1 - x0 < 1 ? 1 : x1 - x0, rh = y1 - y0 < 1 ? 1 : y1 - y0;
     size_t n = (size_t)W * H;
     if (style == STYLE_HEATMAP) {
         float *up = malloc(sizeof *up * (size_t)rw * rh);
         if (!up) return error_set(e, "full-size heatmap: out of memory");
-        upsample_bilinear(up, rh, rw, cam, size, size);
+        upsample_bilinear(up, rh, rw, cam, ih, iw);
         memcpy(out, img->rgb, n * 3);
         uint8_t *row = malloc((size_t)rw * 3);
         if (!row) {
@@ -113,9 +113,9 @@ int render_full_size(uint8_t *out, Style style, const uint8_t *picture, const fl
         return 0;
     }
     // The picture as an RGB image (grey replicated), resized like torchvision would.
-    Image tile = {.width = size, .height = size, .rgb = malloc((size_t)size * size * 3)}, region = {0};
+    Image tile = {.width = iw, .height = ih, .rgb = malloc((size_t)iw * ih * 3)}, region = {0};
     if (!tile.rgb) return error_set(e, "full-size: out of memory");
-    for (size_t p = 0; p < (size_t)size * size; p++)
+    for (size_t p = 0; p < (size_t)iw * ih; p++)
         for (int c = 0; c < 3; c++) tile.rgb[3 * p + c] = picture[p * ch + (ch == 3 ? c : 0)];
     int rc = image_resize(&tile, rw, rh, &region, e);
     free(tile.rgb);

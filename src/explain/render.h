@@ -50,9 +50,9 @@ void render_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h, i
 int render_picture(uint8_t *out, Style style, int is_cam, const float *map, const float *cam,
                    const uint8_t *crop, int h, int w);
 
-/* --full-size: a picture (224, 224, channels) of the crop placed back onto
- * the original image's frame: the crop region of img (see CropBox) gets
- * the picture resized to it with Pillow's bilinear filter, the rest stays
+/* --full-size: a picture (box->crop_h, box->crop_w, channels) of the input
+ * placed back onto the original image's frame: the crop region of img (see
+ * CropBox) gets the picture resized to it with Pillow's bilinear filter, the rest stays
  * neutral (mid-grey for color, black for gray/pos/neg). For a heatmap pass
  * the cam instead of the picture: it is upsampled to the region and blended
  * with the photo at full resolution, the rest is the photo. out is

@@ -11,6 +11,7 @@
 
 #include <stb_image.h>
 
+#include "io/digest.h"
 #include "io/jpeg.h"
 #include "io/png.h"
 
@@ -253,12 +254,17 @@ static int read_stdin(unsigned char **data, size_t *size, Error *e) {
 }
 
 int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
+    return image_load_digest(path, max_pixels, img, NULL, e);
+}
+
+int image_load_digest(const char *path, int64_t max_pixels, Image *img, char *sha256, Error *e) {
     memset(img, 0, sizeof *img);
     unsigned char *data = NULL;
     size_t size = 0;
     int from_stdin = strcmp(path, "-") == 0;
     if ((from_stdin ? read_stdin(&data, &size, e) : read_file(path, &data, &size, e)) != 0)
         return -1;
+    if (sha256) digest_bytes(data, size, sha256);
     int rc = image_decode(data, size, path, max_pixels, img, e);
     free(data);
     return rc;

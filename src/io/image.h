@@ -24,6 +24,9 @@
  * above IMAGE_MAX_SIDE a side or max_pixels in all are refused. */
 int image_load(const char *path, int64_t max_pixels, Image *img, Error *e);
 /* (path "-" reads standard input, to its end.) */
+/* The same, also writing the SHA-256 of the bytes read (digest.h's hex,
+ * DIGEST_HEX chars) to sha256 once they are read, whatever the decoding. */
+int image_load_digest(const char *path, int64_t max_pixels, Image *img, char *sha256, Error *e);
 
 /* The same from bytes in memory; name is only used in messages. */
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,

@@ -1,5 +1,7 @@
 #include "io/png.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,18 +108,124 @@ void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels) 
 
 static void to_buf(void *ctx, void *data, int size) { buf_append(ctx, data, (size_t)size); }
 
-int png_write(const char *path, const uint8_t *px, int h, int w, int channels,
-                          int compress, Error *e) {
-    Buf png = {0};
+/* The signature and IHDR: what every PNG starts with, 8 + 25 bytes. */
+enum { PNG_HEAD = 8 + 8 + 13 + 4 };
+
+/* png with the text chunks inserted after its IHDR, into out. */
+static void insert_texts(Buf *out, const Buf *png, const PngText *texts, int n) {
+    uint32_t table[256];
+    png_crc_table(table);
+    buf_append(out, png->data, PNG_HEAD);
+    for (int i = 0; i < n; i++) {
+        size_t start = out->len;
+        begin_chunk(out, "iTXt");
+        // keyword NUL, compression flag 0 and method 0, empty language tag
+        // NUL, empty translated keyword NUL, then the text.
+        buf_append(out, texts[i].keyword, strlen(texts[i].keyword));
+        buf_append(out, "\0\0\0\0\0", 5);
+        buf_append(out, texts[i].text, strlen(texts[i].text));
+        end_chunk(out, start, table);
+    }
+    buf_append(out, png->data + PNG_HEAD, png->len - PNG_HEAD);
+}
+
+int png_write(const char *path, const uint8_t *px, int h, int w, int channels, int compress,
+              const PngText *texts, int n_texts, Error *e) {
+    Buf png = {0}, full = {0};
     int ok = 1;
     if (compress) ok = stbi_write_png_to_func(to_buf, &png, w, h, channels, px, w * channels);
     else png_encode_stored(&png, px, h, w, channels);
-    if (!ok || png.failed) {
+    if (ok && !png.failed && n_texts > 0) insert_texts(&full, &png, texts, n_texts);
+    const Buf *bytes = n_texts > 0 ? &full : &png;
+    if (!ok || png.failed || full.failed) {
         buf_free(&png);
+        buf_free(&full);
         return error_set(e, "%s: PNG encoding failed (out of memory)", path);
     }
-    int rc = strcmp(path, "-") == 0 ? file_write_stdout(png.data, png.len, e)
-                                     : file_write_atomic(path, png.data, png.len, e);
+    int rc = strcmp(path, "-") == 0 ? file_write_stdout(bytes->data, bytes->len, e)
+                                     : file_write_atomic(path, bytes->data, bytes->len, e);
     buf_free(&png);
+    buf_free(&full);
+    return rc;
+}
+
+static uint32_t get32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* One text chunk's data: the keyword and its text when it is tEXt, or iTXt
+ * uncompressed; NULL text otherwise. */
+static const char *chunk_text(const char *type, char *data, uint32_t len, const char **text) {
+    *text = NULL;
+    char *nul = memchr(data, '\0', len);
+    if (!nul) return NULL;
+    if (memcmp(type, "tEXt", 4) == 0) {
+        *text = nul + 1;
+        return data;
+    }
+    // iTXt: compression flag, method, language NUL, translated keyword NUL.
+    char *end = data + len, *p = nul + 1;
+    if (end - p < 2 || p[0] != 0) return NULL;
+    p += 2;
+    for (int field = 0; field < 2; field++) {
+        char *z = memchr(p, '\0', (size_t)(end - p));
+        if (!z) return NULL;
+        p = z + 1;
+    }
+    *text = p;
+    return data;
+}
+
+int png_read_texts(const char *path, const char *const *keywords, int n, char **out, Error *e) {
+    for (int k = 0; k < n; k++) out[k] = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set(e, "%s: cannot open: %s", path, strerror(errno));
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    uint32_t table[256];
+    png_crc_table(table);
+    int rc = 0;
+    if (fread(head, 1, 8, f) != 8 || memcmp(head, signature, 8) != 0)
+        rc = error_set(e, "%s: not a PNG", path);
+    while (rc == 0) {
+        if (fread(head, 1, 8, f) != 8) {
+            rc = error_set(e, "%s: truncated PNG", path);
+            break;
+        }
+        uint32_t len = get32(head);
+        char type[5] = {0};
+        memcpy(type, head + 4, 4);
+        if (strcmp(type, "IDAT") == 0 || strcmp(type, "IEND") == 0) break; // texts come first
+        int text = strcmp(type, "tEXt") == 0 || strcmp(type, "iTXt") == 0;
+        if (!text || len > PNG_TEXT_MAX) {
+            if (len > 0x7FFFFFFFu || fseek(f, (long)len + 4, SEEK_CUR) != 0)
+                rc = error_set(e, "%s: bad PNG chunk %s", path, type);
+            continue;
+        }
+        // The chunk's type and data (for the CRC), and a NUL after them.
+        char *data = malloc((size_t)len + 5);
+        unsigned char crc[4];
+        if (!data) {
+            rc = error_set(e, "%s: out of memory", path);
+        } else if (fread(data + 4, 1, len, f) != len || fread(crc, 1, 4, f) != 4) {
+            rc = error_set(e, "%s: truncated PNG", path);
+        } else {
+            memcpy(data, type, 4);
+            data[len + 4] = '\0';
+            if (png_crc32(table, 0, (unsigned char *)data, (size_t)len + 4) != get32(crc)) {
+                rc = error_set(e, "%s: bad CRC in its %s chunk", path, type);
+            } else {
+                const char *value, *key = chunk_text(type, data + 4, len, &value);
+                for (int k = 0; key && value && k < n; k++)
+                    if (!out[k] && strcmp(key, keywords[k]) == 0 &&
+                        !(out[k] = strdup(value)))
+                        rc = error_set(e, "%s: out of memory", path);
+            }
+        }
+        free(data);
+    }
+    fclose(f);
+    if (rc != 0)
+        for (int k = 0; k < n; k++) free(out[k]), out[k] = NULL;
     return rc;
 }

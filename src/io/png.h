@@ -25,10 +25,29 @@ uint32_t png_crc32(const uint32_t table[256], uint32_t crc, const unsigned char 
  * (grey) or 3 (RGB), to out; out->failed reports a failed allocation. */
 void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels);
 
+/* A text chunk: iTXt, uncompressed UTF-8, `keyword` 1-79 printable Latin-1
+ * characters (PNG's rule). What a map says about itself (provenance). */
+typedef struct {
+    const char *keyword;
+    const char *text;
+} PngText;
+
+/* The text chunks' largest text png_read_texts accepts: provenance is a few
+ * kilobytes, and a hostile file must not make it allocate more. */
+enum { PNG_TEXT_MAX = 1 << 20 };
+
 /* Writes (h, w, channels) 8-bit pixels, 1 (grey) or 3 (RGB) channels, as a
- * PNG at path, atomically (fileio.h), or on standard output for "-": stored, or with `compress` deflated
- * by stb_image_write, worth it for smooth pictures only. */
+ * PNG at path, atomically (fileio.h), or on standard output for "-": stored,
+ * or with `compress` deflated by stb_image_write, worth it for smooth
+ * pictures only. The n_texts chunks go right after IHDR, before the pixels,
+ * so a reader finds them without reading the image. */
 int png_write(const char *path, const uint8_t *px, int h, int w, int channels, int compress,
-              Error *e);
+              const PngText *texts, int n_texts, Error *e);
+
+/* Reads the tEXt and iTXt chunks before the image data of the PNG at path:
+ * for each keyword of keywords[0..n), out[k] is a malloc'd NUL-terminated
+ * copy of its (uncompressed) text, or NULL when the file has none. 0, or -1
+ * when the file is not a readable PNG (e says why; out is all NULL). */
+int png_read_texts(const char *path, const char *const *keywords, int n, char **out, Error *e);
 
 #endif

@@ -392,7 +392,7 @@ int main(int argc, char **argv) {
         double b = now_ms();
         // Any map will do for timing the last stage: the image's values.
         render_color(rgb, bb.image, PREPROCESS_SIZE, PREPROCESS_SIZE);
-        if (png_write(png_path, rgb, PREPROCESS_SIZE, PREPROCESS_SIZE, 3, 0, &e) != 0) {
+        if (png_write(png_path, rgb, PREPROCESS_SIZE, PREPROCESS_SIZE, 3, 0, NULL, 0, &e) != 0) {
             fprintf(stderr, "bench: %s\n", e.msg);
             return 1;
         }

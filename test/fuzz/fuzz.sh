@@ -37,7 +37,7 @@ mkdir -p "$out/obj"
 base="-std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fno-omit-frame-pointer -Isrc"
 flags="$base -fsanitize=address,undefined -fno-sanitize-recover=all
        $(pkg-config --cflags libcjson stb libjpeg)"
-libs="$(pkg-config --libs libcjson stb libjpeg) -lpthread -lm"
+libs="$(pkg-config --libs libcjson stb libjpeg nettle) -lpthread -lm"
 
 if [ "${FUZZ_MSAN:-0}" = 1 ]; then
     # shellcheck disable=SC2086

@@ -430,6 +430,10 @@ The others are derived from it by `test/gen/make_fixtures.py` (PIL 9.4) and carr
   decoder path.
 - `gray.png` — the 160×120 region at x 150..309, y 70..189 (the face), converted to mode L:
   grey→RGB replication and an upscaling resize (120 → 224 on the short side).
+
+`readme_methods.png` — the strip of method pictures shown in the top-level
+README: maps of `cat.png` under full-size AlexNet with random weights,
+written by `make demo` and assembled by `test/gen/readme_figure.py`.
 """
 
 
@@ -457,16 +461,20 @@ def image_key(name):
 
 # ----------------------------------------------------------------------- main
 
-def import_sibling(name):
-    if str(SCRIPTS) not in sys.path:
-        sys.path.insert(0, str(SCRIPTS))
-    if not (SCRIPTS / f"{name}.py").is_file():
+GEN = Path(__file__).resolve().parent
+
+
+def import_sibling(name, folder=GEN):
+    """A module of folder: test/gen/'s fixture scripts, or scripts/' converter."""
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    if not (folder / f"{name}.py").is_file():
         return None
     return importlib.import_module(name)
 
 
 def write_tiny(tensors):
-    convert_pth = import_sibling("convert_pth")
+    convert_pth = import_sibling("convert_pth", SCRIPTS)
     check(convert_pth is not None and hasattr(convert_pth, "write_safetensors"),
           f"{SCRIPTS / 'convert_pth.py'}: missing or has no write_safetensors()")
     path = GOLDEN / "tiny.safetensors"
@@ -555,8 +563,10 @@ def main():
                  IMAGES / name, inputs[name], guide, FULL_CLASS)
     write_json(GOLDEN / "manifest.json", {"inputs": manifest_inputs, "cases": cases})
 
+    # In order: fixtures_crop reads the vgg/ and resnet/ models.
     for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity", "fixtures_methods", "fixtures_vgg",
-                    "fixtures_jpeg", "fixtures_flat"):
+                    "fixtures_jpeg", "fixtures_flat", "fixtures_resnet_pth", "fixtures_resnet",
+                    "fixtures_crop"):
         module = import_sibling(sibling)
         if module is None:
             print(f"{sibling}.py: not present, skipped")
