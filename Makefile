@@ -26,6 +26,13 @@ BUILD   ?= build
 BIN     ?= guidedbp
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o) $(BUILD)/labels_data.o
+# STB_FROM_HEADERS=1 (make check): stb compiled from the headers libstb-dev
+# installs (the source of Debian's libstb) into the build, so the
+# sanitizers see inside the PNG decoder, instead of linking libstb.so.
+ifeq ($(STB_FROM_HEADERS),1)
+LIB_OBJ += $(BUILD)/stb_image_impl.o
+PKG_LIBS := $(shell pkg-config --libs $(filter-out stb,$(PKGS)))
+endif
 TESTS   := $(patsubst test/%.c,$(BUILD)/%,$(wildcard test/test_*.c))
 PYTHON  ?= /usr/bin/python3
 
@@ -57,6 +64,14 @@ $(BUILD)/labels_data.c: weights/imagenet_classes.txt weights/imagenet_wnids.txt 
 $(BUILD)/labels_data.o: $(BUILD)/labels_data.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# stb's own code, unwarned (it is not ours). Two UBSan checks are left out
+# for it, both harmless on x86 and upstream's: shifts of negative values in
+# its JPEG decoder (issue 1291; guidedbp hands it no JPEG), and NULL + 0
+# when a PNG's first IDAT chunk is empty (stb_image.h 2.27 line 5130, a
+# valid PNG). Every memory access is still checked.
+$(BUILD)/stb_image_impl.o: test/fuzz/stb_image_impl.c | $(BUILD)
+	$(CC) $(CFLAGS) -w -fno-sanitize=shift,pointer-overflow -c -o $@ $<
+
 $(BUILD)/test_%: test/test_%.c $(LIB_OBJ) | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
 
@@ -67,9 +82,9 @@ test: $(BIN) $(TESTS)
 	sh test/run.sh $(BUILD) ./$(BIN)
 
 # The whole suite again, built with AddressSanitizer and UBSan in a separate
-# directory so the normal build is untouched.
+# directory so the normal build is untouched; stb is built in with them.
 check:
-	$(MAKE) test BUILD=build/check BIN=build/check/guidedbp \
+	$(MAKE) test BUILD=build/check BIN=build/check/guidedbp STB_FROM_HEADERS=1 \
 	    OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined"
 

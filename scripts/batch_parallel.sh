@@ -24,6 +24,9 @@ mkdir -p "$out"
 # xargs exits 123 when some shard reported failed images (guidedbp's exit 1).
 seq 0 $((jobs - 1)) | xargs -P "$jobs" -I{} sh -c \
     'bin=$1 shard=$2 shards=$3 out=$4; shift 4
-     "$bin" -r -q --json --skip-existing -t 1 --shard "$shard/$shards" -o "$out" "$@" \
-         >> "$out/results.$shard.jsonl"' \
+     log=$out/results.$shard.jsonl
+     # A record cut by a kill -9 ends without a newline: end it, so the
+     # next attempt starts on a line of its own (the merge skips the torn one).
+     [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ] && echo >> "$log"
+     "$bin" -r -q --json --skip-existing -t 1 --shard "$shard/$shards" -o "$out" "$@" >> "$log"' \
     sh "$guidedbp" {} "$jobs" "$out" "$in" "$@"

@@ -21,6 +21,10 @@ shift 2
 shard=${SLURM_ARRAY_TASK_ID:?not in a Slurm job array: submit with sbatch --array}
 shards=${SLURM_ARRAY_TASK_COUNT:?not in a Slurm job array: submit with sbatch --array}
 mkdir -p "$out"
+log=$out/results.$shard.jsonl
+# A record cut by a kill -9 ends without a newline: end it, so this attempt
+# starts on a line of its own (the merge skips the torn one).
+if [ -s "$log" ] && [ -n "$(tail -c 1 "$log")" ]; then echo >> "$log"; fi
 exec "${GUIDEDBP:-guidedbp}" -r -q --json --skip-existing --batch 8 \
     -t "${SLURM_CPUS_PER_TASK:-1}" --shard "$shard/$shards" -o "$out" "$@" "$in" \
-    >> "$out/results.$shard.jsonl"
+    >> "$log"

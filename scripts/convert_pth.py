@@ -93,11 +93,13 @@ import argparse
 import array
 import collections
 import hashlib
+import io
 import itertools
 import json
 import math
 import os
 import pickle
+import pickletools
 import struct
 import sys
 import tempfile
@@ -568,7 +570,65 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return s
 
 
+# How deep a pickle may nest its objects. A state_dict nests a handful of
+# levels (dict, tensor arguments, a shape tuple); a 200 KB pickle can nest a
+# key in 200,000 tuples, and hashing or printing it then overflows the C
+# stack (Python segfaults) before any check of ours could see it.
+MAX_NESTING = 100
+# Opcodes that add to a container below them on the stack: the container
+# gets deeper by its new items, it is not a new level over itself.
+_MUTATORS = {"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"}
+
+
+def _check_nesting(f, what):
+    """Walks the pickle at f's position with pickletools.genops (which builds
+    nothing) and follows each stack item's nesting depth; raises PthError past
+    MAX_NESTING. Leaves f where it was. A malformed pickle is left for the
+    unpickler to report."""
+    start = f.tell()
+    stack, marks, memo = [], [], {}
+    try:
+        for op, arg, _ in pickletools.genops(f):
+            name = op.name
+            if name == "STOP":
+                break
+            if name == "MARK":
+                marks.append(len(stack))
+                continue
+            before = op.stack_before
+            popped = []
+            if pickletools.markobject in before:
+                at = marks.pop() if marks else 0
+                popped, stack[at:] = stack[at:], []
+                below = before.index(pickletools.markobject)
+            else:
+                below = len(before)
+            for _ in range(min(below, len(stack))):
+                popped.insert(0, stack.pop())
+            if name in _MUTATORS and popped:
+                depth = max([popped[0]] + [1 + d for d in popped[1:]])
+            else:
+                depth = 1 + max(popped, default=0)
+            if name in ("PUT", "BINPUT", "LONG_BINPUT") and stack:
+                memo[arg] = stack[-1]
+            elif name == "MEMOIZE" and stack:
+                memo[len(memo)] = stack[-1]
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                depth = memo.get(arg, 1)
+            stack.extend([depth] * len(op.stack_after))
+            if depth > MAX_NESTING:
+                raise PthError("the %s nests objects more than %d deep; a state_dict nests a few "
+                               "levels" % (what, MAX_NESTING))
+    except PthError:
+        raise
+    except Exception:
+        pass  # malformed: the unpickler says how
+    finally:
+        f.seek(start)
+
+
 def _unpickle(f, what, storages=None):
+    _check_nesting(f, what)
     try:
         return _RestrictedUnpickler(f, what, storages).load()
     except PthError:
@@ -609,8 +669,7 @@ def _read_zip(path):
                 raise PthError("data.pkl is %d bytes, over the %d-byte limit for a state_dict"
                                % (info.file_size, MAX_PICKLE_BYTES))
             storages = {}
-            with zf.open(info) as f:
-                obj = _unpickle(f, "data.pkl pickle", storages)
+            obj = _unpickle(io.BytesIO(zf.read(info)), "data.pkl pickle", storages)
             state = _state_dict_items(obj)
             for s in _used_storages(state):
                 rec = prefix + "data/" + s.key
@@ -632,6 +691,11 @@ def _read_zip(path):
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as e:
             raise PthError("truncated or corrupt zip archive (%s: %s)" % (type(e).__name__, e)) \
                 from None
+        except NotImplementedError as e:  # a compression method zipfile lacks
+            raise PthError("zip archive uses an unsupported compression (%s)" % e) from None
+        except RuntimeError as e:  # an encrypted member
+            raise PthError("zip archive member is encrypted (%s); torch.save never "
+                           "encrypts" % e) from None
     return state
 
 

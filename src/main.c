@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/compare.h"
 #include "cli/inputs.h"
 #include "cli/labels.h"
 #include "cli/provenance.h"
@@ -19,6 +20,9 @@
 #include "nn/gemm.h"
 #include "pipeline.h"
 #include "util/parallel.h"
+
+/* Set in the run --portable starts (exec_portable). */
+#define PORTABLE_ENV "GUIDEDBP_PORTABLE"
 
 enum {
     EXIT_SOME_FAILED = 1, // one or more images could not be read or decoded
@@ -37,10 +41,46 @@ static volatile sig_atomic_t interrupted;
  * a while to finish. */
 static void on_signal(int sig) {
     static const char msg[] = "\nguidedbp: finishing the images in flight, then stopping "
-                              "(a second signal stops at once)\n";
+                              "(a long method stops at its next pass; a second signal stops "
+                              "at once)\n";
     interrupted = sig;
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;
+}
+
+/* The weights are mapped, not read: a file truncated (or copied over) while
+ * a run uses it faults with SIGBUS on the next page. Nothing half-written
+ * is left (outputs are renamed into place whole), so say what happened and
+ * stop with the weights' status. */
+static void on_bus_error(int sig) {
+    static const char msg[] = "guidedbp: the weights file changed or was truncated while in use; "
+                              "stopping (outputs written so far are complete; replace a weights "
+                              "file with mv, never cp over it)\n";
+    (void)sig;
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(EXIT_WEIGHTS);
+}
+
+/* --portable: the same bits on every x86-64 CPU. guidedbp's own kernels give
+ * them already (gemm's one summation order per output, whatever the
+ * instruction set), but glibc's libm picks an FMA or AVX2 variant of exp,
+ * log and cos where the CPU has one, and those differ from the SSE2 ones in
+ * the last bit for some inputs: SmoothGrad's noise, integrated gradients'
+ * nodes, random weights and the reported probabilities would follow the
+ * CPU. The run is started again with glibc told to use its baseline
+ * variants (GLIBC_TUNABLES), libjpeg-turbo its SSE2 code and gemm its SSE2
+ * kernel, which every x86-64 CPU runs. Returns only when that cannot be. */
+static void exec_portable(char **argv) {
+    char tunables[2048];
+    const char *old = getenv("GLIBC_TUNABLES");
+    snprintf(tunables, sizeof tunables, "%s%s%s", old ? old : "", old ? ":" : "",
+             "glibc.cpu.hwcaps=-AVX2,-FMA,-FMA4,-AVX512F,-AVX512VL,-AVX512DQ,-AVX512BW");
+    setenv("GLIBC_TUNABLES", tunables, 1);
+    setenv("JSIMD_FORCESSE2", "1", 1);
+    setenv(GEMM_ISA_ENV, "sse2", 1);
+    setenv(PORTABLE_ENV, "1", 1);
+    execv("/proc/self/exe", argv);
 }
 
 static int usage_error(const Report *r, const char *msg) {
@@ -91,6 +131,12 @@ static int run(const Options *o) {
         status = EXIT_WEIGHTS;
         goto done;
     }
+    // Nothing this run writes may replace what it reads.
+    const char *reads[] = {strncmp(spec, "random:", 7) == 0 ? NULL : spec, o->files_from};
+    if (inputs_refuse_overwriting(&inputs, o->strip, reads, 2, &err) != 0) {
+        status = usage_error(&report, err.msg);
+        goto done;
+    }
     char same_seed[32];
     snprintf(same_seed, sizeof same_seed, "random:%llu", (unsigned long long)o->seed);
     if (o->check == CHECK_RANDOMIZE && strcmp(spec, same_seed) == 0 && !o->quiet)
@@ -131,11 +177,16 @@ static int run(const Options *o) {
     }
     c.threads = o->threads ? o->threads : parallel_cpus();
     c.make_dirs = 1; // one image into a missing directory, as a batch
+    c.max_memory = o->max_memory;
+    int init = -1;
     if (!settings || report_init(&report, o->topk, classes, settings, &err) != 0 ||
-        pipeline_init(&pipeline, &c, &weights, inputs.n, &err) != 0) {
+        (init = pipeline_init(&pipeline, &c, &weights, inputs.n, &err)) != 0) {
         if (!settings) snprintf(err.msg, sizeof err.msg, "out of memory");
-        report_error(&report, err.msg);
-        status = EXIT_IO;
+        char msg[sizeof err.msg + 1200];
+        snprintf(msg, sizeof msg, "%s%s%s", init == PIPELINE_OVER_BUDGET ? spec : "",
+                 init == PIPELINE_OVER_BUDGET ? ": " : "", err.msg);
+        report_error(&report, msg);
+        status = init == PIPELINE_OVER_BUDGET ? EXIT_WEIGHTS : EXIT_IO;
         goto done;
     }
     report.batch_mode = inputs.batch_mode;
@@ -145,6 +196,10 @@ static int run(const Options *o) {
     report.total = inputs.n;
     report.ignored = inputs.ignored, report.subfolders = inputs.subfolders;
     if (pipeline_run(&pipeline, inputs.items, inputs.n, &counts, &err) != 0) status = EXIT_IO;
+    if (report.out_failed) {
+        fprintf(stderr, "guidedbp: cannot write the records: %s\n", strerror(report.out_failed));
+        status = EXIT_IO;
+    }
     report_summary(&report, &counts, status == 0 && interrupted);
     if (status == 0 && interrupted) status = EXIT_SIGNAL + interrupted;
     if (status == 0 && counts.failed > 0) status = EXIT_SOME_FAILED;
@@ -174,17 +229,37 @@ int main(int argc, char **argv) {
     Options o;
     Error err = {0};
     Report quiet = {0};
+    if (argc > 1 && strcmp(argv[1], "compare") == 0) { // guidedbp compare GOLDEN ACTUAL
+        CompareOptions co;
+        switch (compare_parse(argc - 1, argv + 1, &co, &err)) {
+        case CLI_HELP: compare_usage(stdout); return 0;
+        case CLI_ERROR:
+            report_error(&quiet, err.msg);
+            fputs("Try 'guidedbp compare --help' for more information.\n", stderr);
+            return EXIT_USAGE;
+        }
+        return compare_run(&co);
+    }
     switch (cli_parse(argc, argv, &o, &err)) {
     case CLI_HELP: cli_usage(stdout); return 0;
     case CLI_VERSION: print_version(); return 0;
     case CLI_LIST_CLASSES: labels_list(stdout); return 0;
     case CLI_ERROR: return usage_error(&quiet, err.msg);
     }
+    const char *portable = getenv(PORTABLE_ENV);
+    if (o.portable && !(portable && strcmp(portable, "1") == 0)) {
+        exec_portable(argv);
+        fprintf(stderr, "guidedbp: --portable: cannot restart itself: %s\n", strerror(errno));
+        return EXIT_IO;
+    }
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND; // a second signal stops the run at once
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    struct sigaction bus = {.sa_handler = on_bus_error};
+    sigemptyset(&bus.sa_mask);
+    sigaction(SIGBUS, &bus, NULL);
     int status = run(&o);
     if ((fflush(stdout) != 0 || ferror(stdout)) && status == 0) {
         fprintf(stderr, "guidedbp: cannot write to standard output: %s\n", strerror(errno));

@@ -23,6 +23,21 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
     const PipelineConfig *c = &p->c;
     explain_free(&p->x);
     explain_free(&p->check);
+    // The budget, checked before anything is allocated.
+    size_t need = 0, check = 0;
+    if (net_memory(p->weights, h, w, c->batch, &need, e) != 0 ||
+        (c->check && net_memory(p->weights, h, w, 1, &check, e) != 0))
+        return -1;
+    double budget = c->max_memory > 0 ? (double)c->max_memory
+                                      : (double)c->batch * h * w * PIPELINE_BYTES_PER_PIXEL;
+    if ((double)(need + check) > budget) {
+        error_set(e, "the model needs %zu MB for a batch of %d %dx%d input%s, more than %s%.0f MB%s",
+                  (need + check) >> 20, c->batch, w, h, c->batch == 1 ? "" : "s",
+                  c->max_memory > 0 ? "--max-memory's " : "the budget of ", budget / 1048576,
+                  c->max_memory > 0 ? "" : " (10 KB an input pixel, more than any torchvision "
+                  "model needs: are its layers this wide?); --max-memory MB raises it");
+        return PIPELINE_OVER_BUDGET;
+    }
     free(p->pixels), free(p->crops), free(p->clean);
     p->pixels = p->crops = NULL, p->clean = NULL;
     if (explain_init_size(&p->x, p->weights, &c->spec, h, w, c->batch, c->threads, c->isa, e) !=
@@ -49,6 +64,7 @@ int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_
                   Error *e) {
     memset(p, 0, sizeof *p);
     p->c = *c;
+    p->c.spec.stop = c->stop; // long methods and checks hear a signal between passes
     p->weights = w;
     int batch = c->batch < n_inputs ? c->batch : (n_inputs > 0 ? n_inputs : 1);
     p->c.batch = c->crop == CROP_NONE ? 1 : batch;
@@ -61,9 +77,10 @@ int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_
         return error_set(e, "out of memory");
     }
     // The recipe's size; --crop none reshapes to each image's.
-    if (pipeline_shape(p, PREPROCESS_SIZE, PREPROCESS_SIZE, e) != 0) {
+    int rc = pipeline_shape(p, PREPROCESS_SIZE, PREPROCESS_SIZE, e);
+    if (rc != 0) {
         pipeline_free(p);
-        return -1;
+        return rc;
     }
     return 0;
 }
@@ -157,7 +174,8 @@ static void load_input(Pipeline *p, const Input *in, int slot, Result *res) {
     if (fits(p, slot)) preprocess_slot(p, in, slot, res);
 }
 
-/* Renders and writes one image's PNG (and .npy); 0, or -1 with res->err set. */
+/* Renders and writes one image's PNG (and .npy); 0, or with res->err set
+ * FILE_BAD_NAME (that name could not be written) or -1 (nothing can be). */
 static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     const PipelineConfig *c = &p->c;
     const int height = p->x.height, width = p->x.width;
@@ -194,19 +212,19 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     if (c->settings && res->input_sha[0])
         texts[n_texts++] = (PngText){PIPELINE_INPUT, res->input_sha};
     if (results) texts[n_texts++] = (PngText){PIPELINE_RESULTS, results};
-    int rc = (c->settings && c->results && !results &&
-              error_set(&res->err, "%s: out of memory", in->png)) ||
-             (c->make_dirs && file_make_parents(in->png, &res->err) != 0) ||
-             png_write(in->png, picture, h, w, channels, compress, texts, n_texts, &res->err) !=
-                 0 ||
-             (in->npy && (is_cam ? npy_write(in->npy, cam, height, width, 1, &res->err)
-                                 : npy_write(in->npy, p->x.maps + (size_t)slot * map, height,
-                                             width, 3, &res->err)) != 0);
+    int rc = 0;
+    if (c->settings && c->results && !results)
+        rc = error_set(&res->err, "%s: out of memory", in->png);
+    if (rc == 0 && c->make_dirs) rc = file_make_parents(in->png, &res->err);
+    if (rc == 0) rc = png_write(in->png, picture, h, w, channels, compress, texts, n_texts, &res->err);
+    if (rc == 0 && in->npy)
+        rc = is_cam ? npy_write(in->npy, cam, height, width, 1, &res->err)
+                    : npy_write(in->npy, p->x.maps + (size_t)slot * map, height, width, 3,
+                                &res->err);
     free(full);
     free(results);
-    if (rc) return -1;
-    res->written = 1;
-    return 0;
+    if (rc == 0) res->written = 1;
+    return rc;
 }
 
 /* The configured check of the image in `slot`, and its strip when asked; 0,
@@ -299,8 +317,10 @@ static void write_task(void *ctx, int i) {
     Result *res = &g->p->results[i];
     if (res->status != RESULT_DONE) return;
     double start = now_ms();
-    if (write_outputs(g->p, &g->inputs[i], g->slots[i], res) != 0)
-        res->status = RESULT_FAILED, g->io_error[i] = 1;
+    int rc = write_outputs(g->p, &g->inputs[i], g->slots[i], res);
+    if (rc != 0) res->status = RESULT_FAILED;
+    // A name of its own is that image's failure; anything else stops the run.
+    if (rc != 0 && rc != FILE_BAD_NAME) g->io_error[i] = 1;
     res->ms += now_ms() - start;
 }
 
@@ -348,12 +368,16 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
     if (used > 0) {
         if (p->clean) memcpy(p->clean, p->x.inputs, sizeof(float) * (size_t)used * map);
         Error err = {0};
-        if (explain_run(&p->x, used, c->target, &err) != 0) {
-            // Only memory can fail here; every image of the group shares it.
+        int ran = explain_run(&p->x, used, c->target, &err);
+        if (ran != 0) {
+            // A signal (the run stops after this group), or memory: every
+            // image of the group shares it.
             for (int i = 0; i < n; i++)
-                if (res[i].status == RESULT_DONE) res[i].status = RESULT_FAILED, res[i].err = err;
-            *e = err;
-            rc = -1;
+                if (res[i].status == RESULT_DONE) {
+                    res[i].status = RESULT_FAILED;
+                    error_set(&res[i].err, "%s: %s", inputs[i].path, err.msg);
+                }
+            if (ran != METHODS_STOPPED) *e = err, rc = -1;
         }
     }
     double shared = used > 0 ? (now_ms() - t1) / used : 0;

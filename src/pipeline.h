@@ -9,9 +9,11 @@
  *
  * Every input is reported once, in order, as it finishes: done, skipped
  * (--skip-existing) or failed, with its reason. A file that cannot be read
- * fails that input only; an output that cannot be written (or memory that
- * runs out) stops the run after the group, every output written so far
- * complete (fileio.h). Each map is the same bits whatever the batch size
+ * fails that input only, and so does an output whose own name cannot be
+ * written (too long, a directory in the way: FILE_BAD_NAME); an output that
+ * cannot be written otherwise (a full disk), or memory that runs out, stops
+ * the run after the group, every output written so far complete
+ * (fileio.h). Each map is the same bits whatever the batch size
  * and the thread count.
  */
 #ifndef GUIDEDBP_PIPELINE_H
@@ -76,6 +78,17 @@ typedef struct {
 #define PIPELINE_INPUT "guidedbp:input-sha256"
 #define PIPELINE_RESULTS "guidedbp:results"
 
+/* The network's memory a run may take by default, per pixel of input: the
+ * largest torchvision model, ResNet-152, needs 9331 bytes (447 MB for a
+ * 224x224 image: activations, gradients, im2col), VGG-19 7437. A weights
+ * file whose layers are wider than any of them (a 1 MB file can ask for
+ * 11 GB) is refused before anything is allocated, unless max_memory says
+ * otherwise. */
+enum { PIPELINE_BYTES_PER_PIXEL = 10 * 1024 };
+/* What pipeline_init returns when the network would need more memory than
+ * the budget (e says how much). */
+enum { PIPELINE_OVER_BUDGET = -2 };
+
 /* Images a group holds at most (--batch). */
 enum { PIPELINE_MAX_BATCH = 256 };
 
@@ -110,6 +123,8 @@ typedef struct {
     uint64_t seed;          // check randomize: the re-drawn weights' seed
     const char *strip;      // a check's maps side by side (one input only), or NULL
     int64_t max_pixels;
+    int64_t max_memory;     // bytes the networks may take (--max-memory); 0: batch x input
+                            // pixels x PIPELINE_BYTES_PER_PIXEL
     int batch, threads;
     GemmIsa isa;
     ReportFn report;        // each input's result, in order
@@ -132,7 +147,8 @@ typedef struct {
 } Pipeline;
 
 /* The batch is cut to n_inputs when that is smaller (there is nothing to
- * gain from more buffers), and to 1 with CROP_NONE. */
+ * gain from more buffers), and to 1 with CROP_NONE. -1 on failure, or
+ * PIPELINE_OVER_BUDGET (e saying how much memory and why). */
 int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_inputs,
                   Error *e);
 void pipeline_free(Pipeline *p);

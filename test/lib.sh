@@ -31,6 +31,17 @@ fail_with() {
     return 1
 }
 
+# expect STATUS PATTERN CMD...: CMD exits with STATUS and its stderr matches
+# the extended regular expression PATTERN.
+expect() {
+    want=$1 pattern=$2
+    shift 2
+    "$@" >"$TMP/stdout" 2>"$TMP/stderr"
+    got=$?
+    [ "$got" -eq "$want" ] || fail_with "exit $got, expected $want: $(cat "$TMP/stderr")" || return 1
+    grep -Eq -- "$pattern" "$TMP/stderr" || fail_with "stderr lacks /$pattern/: $(cat "$TMP/stderr")"
+}
+
 summary() {
     echo "$passed_ passed, $failed_ failed"
     [ "$failed_" -eq 0 ]

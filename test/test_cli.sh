@@ -7,17 +7,6 @@ CAT=test/fixtures/images/cat.png
 GRAY=test/fixtures/images/gray.png
 TINY=test/fixtures/golden/tiny.safetensors
 
-# expect STATUS PATTERN CMD...: CMD exits with STATUS and its stderr matches
-# the extended regular expression PATTERN.
-expect() {
-    want=$1 pattern=$2
-    shift 2
-    "$@" >"$TMP/stdout" 2>"$TMP/stderr"
-    got=$?
-    [ "$got" -eq "$want" ] || fail_with "exit $got, expected $want: $(cat "$TMP/stderr")" || return 1
-    grep -Eq -- "$pattern" "$TMP/stderr" || fail_with "stderr lacks /$pattern/: $(cat "$TMP/stderr")"
-}
-
 # Every long option of cli.c's getopt table, so a new one cannot go unmentioned.
 help_lists_every_option() {
     "$GUIDEDBP" --help >"$TMP/help" || return 1

@@ -151,6 +151,50 @@ check "refuses a truncated legacy file" \
 check "refuses a wrong magic number" refuses wrong_magic "$FIX/wrong_magic.pth" "wrong magic number"
 
 # Inconsistent tensors.
+# Pickles and archives that crashed the converter (hostile corpus round 2),
+# made here with the standard library: a key nested in 200,000 1-tuples
+# (a segfault while hashing it), 30,000 (a RecursionError), a zip member
+# flagged encrypted, one compressed with method 6.
+"$PY" - "$TMP" <<'PYEOF'
+import io, pickle, struct, sys, zipfile
+out = sys.argv[1]
+def nested(depth):
+    key = b"\x8c\x01a" + b"\x85" * depth            # SHORT_BINUNICODE 'a', TUPLE1 x depth
+    return b"\x80\x02}" + key + b"K\x01s." # PROTO 2, EMPTY_DICT, key, BININT1 1, SETITEM, STOP
+for depth in (200000, 30000):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", nested(depth))
+    open("%s/nested_%d.pth" % (out, depth), "wb").write(buf.getvalue())
+    # The legacy stream too: magic, protocol, sys info, then the pickle.
+    legacy = (pickle.dumps(0x1950A86A20F9469CFC6C, 2) + pickle.dumps(1001, 2) +
+              pickle.dumps({"little_endian": True}, 2) + nested(depth))
+    open("%s/nested_%d_legacy.pth" % (out, depth), "wb").write(legacy)
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+    z.writestr("archive/data.pkl", b"\x80\x02}.")
+data = bytearray(buf.getvalue())
+for sig in (b"PK\x03\x04", b"PK\x01\x02"):   # the flag bit 0 (encrypted) in both headers
+    at = data.index(sig)
+    flag = at + (6 if sig == b"PK\x03\x04" else 8)
+    data[flag] |= 1
+open(out + "/encrypted.pth", "wb").write(bytes(data))
+data = bytearray(buf.getvalue())
+for sig in (b"PK\x03\x04", b"PK\x01\x02"):   # compression method 6 (implode)
+    at = data.index(sig)
+    method = at + (8 if sig == b"PK\x03\x04" else 10)
+    data[method:method + 2] = struct.pack("<H", 6)
+open(out + "/method6.pth", "wb").write(bytes(data))
+PYEOF
+check "refuses a key nested 200,000 tuples deep (was a segfault)" \
+    refuses nested200k "$TMP/nested_200000.pth" "nests objects more than 100 deep"
+check "refuses a key nested 30,000 tuples deep (was a RecursionError)" \
+    refuses nested30k "$TMP/nested_30000.pth" "nests objects more than 100 deep"
+check "refuses the same nesting in a legacy stream" \
+    refuses nested_legacy "$TMP/nested_200000_legacy.pth" "nests objects more than 100 deep"
+check "refuses a zip member flagged encrypted" refuses encrypted "$TMP/encrypted.pth" "encrypted"
+check "refuses a zip member compressed with method 6" \
+    refuses method6 "$TMP/method6.pth" "unsupported compression"
 check "refuses a storage record shorter than its persistent id" \
     refuses short_record "$FIX/short_record_zip.pth" "record is 16 bytes, but its 6 float32 elements need 24"
 check "refuses a storage shorter than its tensor needs" \

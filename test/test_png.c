@@ -167,8 +167,37 @@ static void test_hostile_text_chunks(void) {
     unlink(path);
 }
 
+/* A palette index past PLTE is the grey (i, i, i), as Pillow's convert('RGB')
+ * gives it (its palettes start as a grey ramp): the files are
+ * test/gen/make_hostile.py's, the palette (37 i + 80 k) mod 256. */
+static void test_palette_index_past_plte_is_pillows_grey(void) {
+    Image img = {0};
+    Error e = {0};
+    CHECK_MSG(image_load("test/hostile/i_palette_past_plte.png", IMAGE_MAX_PIXELS, &img, &e) == 0,
+              "%s", e.msg);
+    for (int y = 0; img.rgb && y < img.height; y++)
+        for (int x = 0; x < img.width; x++) {
+            int i = x == 9 && y == 6 ? 5 : x % 3;
+            for (int k = 0; k < 3; k++) {
+                int want = i < 3 ? (37 * i + 80 * k) & 0xFF : i;
+                CHECK_MSG(img.rgb[(y * img.width + x) * 3 + k] == want, "(%d, %d) channel %d: %d, "
+                          "expected %d", x, y, k, img.rgb[(y * img.width + x) * 3 + k], want);
+            }
+        }
+    image_free(&img);
+    CHECK_MSG(image_load("test/hostile/i_palette_past_plte_interlaced.png", IMAGE_MAX_PIXELS,
+                         &img, &e) == 0, "%s", e.msg);
+    if (img.rgb) {
+        const uint8_t *far = img.rgb + (8 * img.width + 15) * 3, *one = img.rgb;
+        CHECK(far[0] == 3 && far[1] == 3 && far[2] == 3);
+        CHECK(one[0] == 37 && one[1] == 117 && one[2] == 197);
+    }
+    image_free(&img);
+}
+
 int main(void) {
     RUN(test_round_trips);
+    RUN(test_palette_index_past_plte_is_pillows_grey);
     RUN(test_crc32_check_value);
     RUN(test_text_chunks_round_trip);
     RUN(test_hostile_text_chunks);

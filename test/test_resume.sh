@@ -245,15 +245,24 @@ parallel_resume() {
         return 1
     GUIDEDBP=$GUIDEDBP sh scripts/batch_parallel.sh "$TMP/photos" "$TMP/par" 2 -w "$TINY" ||
         return 1
-    jq -sc 'group_by(.index) | map(.[-1]) | .[]' "$TMP"/par/results.*.jsonl >"$TMP/merged.jsonl"
-    py "len(recs) == 9 and sorted(r['status'] for r in recs[:6]) == ['ok'] * 3 + ['skipped'] * 3 \
-        and [r['index'] for r in recs[6:]] == [0, 1, 2] \
-        and [r['status'] for r in recs[6:]] == ['skipped'] * 3 \
-        and [r['input'] for r in recs[6:]] == sorted(r['input'] for r in recs[6:]) \
+    # A torn last record (a kill -9 mid-line): the next attempt starts a new line.
+    printf '{"input":"torn' >>"$TMP/par/results.1.jsonl"
+    GUIDEDBP=$GUIDEDBP sh scripts/batch_parallel.sh "$TMP/photos" "$TMP/par" 2 -w "$TINY" ||
+        return 1
+    jq -cnR '[inputs | fromjson?] | group_by(.index) | map(.[-1]) | .[]' \
+        "$TMP"/par/results.*.jsonl >"$TMP/merged.jsonl"
+    grep -q '^{"input":"torn{"input"' "$TMP/par/results.1.jsonl" &&
+        fail_with "the next record was glued to the torn one" && return 1
+    grep -v '^{"input":"torn$' "$TMP/par/results.0.jsonl" "$TMP/par/results.1.jsonl" -h \
+        >"$TMP/par_all.jsonl"
+    py "len(recs) == 12 and sorted(r['status'] for r in recs[:9]) == ['ok'] * 3 + ['skipped'] * 6 \
+        and [r['index'] for r in recs[9:]] == [0, 1, 2] \
+        and [r['status'] for r in recs[9:]] == ['skipped'] * 3 \
+        and [r['input'] for r in recs[9:]] == sorted(r['input'] for r in recs[9:]) \
         and all(r['class'] == 707 and len(r['topk']) == 5 for r in recs)" \
-        "$TMP/par/results.0.jsonl" "$TMP/par/results.1.jsonl" "$TMP/merged.jsonl"
+        "$TMP/par_all.jsonl" "$TMP/merged.jsonl"
 }
-check "batch_parallel.sh resumed keeps every record; the README's jq line merges them" \
+check "batch_parallel.sh resumed (after a torn record too) keeps every record; the README's jq line merges them" \
     parallel_resume
 
 summary

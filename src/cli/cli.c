@@ -25,8 +25,10 @@ void cli_usage(FILE *f) {
     text_join(methods, sizeof methods, method_names, METHODS, "", " or ");
     fprintf(f,
             "Usage: guidedbp [options] IMAGE|DIR|-...\n"
+            "       guidedbp compare [options] GOLDEN ACTUAL\n"
             "Saliency maps of PNG/JPEG images for a class of a torchvision AlexNet, VGG or\n"
-            "ResNet: guided backpropagation, and the other gradient methods below.\n"
+            "ResNet: guided backpropagation, and the other gradient methods below. 'compare'\n"
+            "holds maps to goldens made before (guidedbp compare --help).\n"
             "\n"
             "  -w, --weights FILE     safetensors weights, or random:SEED (AlexNet) or\n"
             "                         random:ARCH:SEED (e.g. random:resnet50:0) for weights\n"
@@ -82,6 +84,9 @@ void cli_usage(FILE *f) {
             "  -k, --topk K           top classes to report (default: %d)\n"
             "  -t, --threads N        threads (default: one per CPU); outputs are identical\n"
             "                         for any N\n"
+            "      --portable         outputs identical on every x86-64 CPU, not only on\n"
+            "                         this one (for goldens made elsewhere): libm's and\n"
+            "                         libjpeg-turbo's baseline code, somewhat slower\n"
             "  -q, --quiet            no results, progress or warnings; only errors\n"
             "\n",
             CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE,
@@ -115,6 +120,9 @@ void cli_usage(FILE *f) {
             "      --shard I/N        process only shard I of N (0 <= I < N) of the sorted\n"
             "                         inputs: input k belongs to shard k mod N\n"
             "      --max-pixels N     refuse larger images (default: %d)\n"
+            "      --max-memory MB    the network's memory at most (default: 10 KB an input\n"
+            "                         pixel a batch image, more than any torchvision model\n"
+            "                         needs, so a weights file of wider layers is refused)\n"
             "\n"
             "  -h, --help             this help\n"
             "  -V, --version          the version\n"
@@ -264,7 +272,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
-        OPT_CROP, OPT_NAME, OPT_BASE,
+        OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_PORTABLE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -285,6 +293,8 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"full-size", no_argument, 0, OPT_FULL_SIZE}, {"crop", required_argument, 0, OPT_CROP},
         {"name", required_argument, 0, OPT_NAME}, {"null", no_argument, 0, '0'},
         {"base", required_argument, 0, OPT_BASE},
+        {"max-memory", required_argument, 0, OPT_MAX_MEMORY},
+        {"portable", no_argument, 0, OPT_PORTABLE},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -314,6 +324,13 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         case '0': o->null = 1; break;
         case OPT_BASE: o->base = optarg; break;
         case OPT_NAME: o->name = optarg; break;
+        case OPT_PORTABLE: o->portable = 1; break;
+        case OPT_MAX_MEMORY:
+            if (parse_long(optarg, 1, (long long)1 << 30, &v) != 0)
+                return error_set(e, "--max-memory %s: expected megabytes, a whole number from 1",
+                                 optarg);
+            o->max_memory = v << 20;
+            break;
         case OPT_GUIDE:
             if ((found = parse_choice("--guide", optarg, guide_names, GUIDE_FEATURES, GUIDES, "'",
                                       e)) < 0)

@@ -44,6 +44,8 @@ typedef struct {
     int batch;
     int shard, shards;      // --shard I/N; 0/1 when not given
     int64_t max_pixels;
+    int64_t max_memory;     // --max-memory, in bytes; 0: the per-pixel budget (pipeline.h)
+    int portable;           // --portable: the same bits on every x86-64 CPU (main.c)
     Method method;
     GuideScope guide;       // --guide: for guided and deconv
     const char *layer;      // --layer NAME: gradcam's layer, or with --channel the target

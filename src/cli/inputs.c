@@ -2,11 +2,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include "util/text.h"
 
 /* A candidate before outputs are assigned: its path and the part of it that
  * is mirrored under the output directory. */
@@ -27,17 +30,6 @@ static char *dup_str(const char *s) {
     char *d = malloc(n);
     if (d) memcpy(d, s, n);
     return d;
-}
-
-static char *join(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    int slash = a > 0 && dir[a - 1] != '/';
-    char *p = malloc(a + (size_t)slash + b + 1);
-    if (!p) return NULL;
-    memcpy(p, dir, a);
-    if (slash) p[a] = '/';
-    memcpy(p + a + slash, name, b + 1);
-    return p;
 }
 
 static const char *base_name(const char *path) {
@@ -81,8 +73,8 @@ static int walk(FoundList *l, const char *dir, const char *rel_prefix, int recur
     struct dirent *ent;
     while (rc == 0 && (ent = readdir(d))) {
         if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0) continue;
-        char *path = join(dir, ent->d_name);
-        char *rel = *rel_prefix ? join(rel_prefix, ent->d_name) : dup_str(ent->d_name);
+        char *path = text_path_join(dir, ent->d_name);
+        char *rel = *rel_prefix ? text_path_join(rel_prefix, ent->d_name) : dup_str(ent->d_name);
         struct stat st;
         if (!path || !rel) {
             rc = error_set(e, "out of memory listing %s", dir);
@@ -141,34 +133,49 @@ static int add_named(FoundList *l, const char *path, const char *rel, const char
 }
 
 /* The paths of a --files-from list: one a line, or with -0 each ended by a
- * NUL. A NUL inside a line is refused, never taken as the end of the list
- * (find -print0's output read without -0). */
+ * NUL. Read a byte at a time with bounds, so that no list can cost more
+ * than its paths: a NUL inside a line is refused at once, never taken as
+ * the end of the list (find -print0's output read without -0), an empty
+ * -0 entry too (/dev/zero), and so is a path longer than PATH_MAX or a
+ * list of more than INPUTS_MAX. */
 static int read_list(FoundList *l, const Options *o, Error *e) {
     const char *from = o->files_from;
     FILE *f = strcmp(from, "-") == 0 ? stdin : fopen(from, "r");
     if (!f) return error_set(e, "--files-from %s: %s", from, strerror(errno));
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0;
-    long number = 0;
-    while (rc == 0 && (len = getdelim(&line, &cap, o->null ? '\0' : '\n', f)) >= 0) {
-        number++;
-        if (o->null) {
-            if (len > 0 && line[len - 1] == '\0') len--;
-        } else {
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-            if (memchr(line, '\0', (size_t)len)) {
+    char line[PATH_MAX + 1];
+    size_t len = 0;
+    int rc = 0, c;
+    long number = 1;
+    const char *what = o->null ? "entry" : "line";
+    while (rc == 0) {
+        c = getc(f);
+        int end = c == EOF || c == (o->null ? '\0' : '\n');
+        if (!end) {
+            if (c == '\0')
                 rc = error_set(e, "--files-from %s: line %ld has a NUL byte (a list from find "
                                "-print0 needs -0)", from, number);
-                break;
-            }
+            else if (len == PATH_MAX)
+                rc = error_set(e, "--files-from %s: %s %ld is longer than %d bytes, no path",
+                               from, what, number, PATH_MAX);
+            else
+                line[len++] = (char)c;
+            continue;
         }
-        if (len == 0) continue;
-        rc = add_named(l, line, listed_rel(line, o->base), o->base, e);
+        if (!o->null)
+            while (len > 0 && line[len - 1] == '\r') len--;
+        line[len] = '\0';
+        if (len == 0 && o->null && c != EOF)
+            rc = error_set(e, "--files-from %s: entry %ld is empty (not a list of paths?)", from,
+                           number);
+        else if (len > 0 && l->n >= INPUTS_MAX)
+            rc = error_set(e, "--files-from %s: more than %d images; split the list", from,
+                           INPUTS_MAX);
+        else if (len > 0)
+            rc = add_named(l, line, listed_rel(line, o->base), o->base, e);
+        if (c == EOF) break;
+        len = 0, number++;
     }
     if (rc == 0 && ferror(f)) rc = error_set(e, "--files-from %s: read error", from);
-    free(line);
     if (f != stdin) fclose(f);
     return rc;
 }
@@ -345,6 +352,37 @@ int inputs_collect(InputList *list, const Options *o, Error *e) {
     free(found.items);
     if (rc != 0) inputs_free(list);
     return rc;
+}
+
+/* a and b name the same file: the same path, or existing with one inode. */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return strcmp(a, b) == 0 || (stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+                                 sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
+int inputs_refuse_overwriting(const InputList *list, const char *extra, const char *const *reads,
+                              int n, Error *e) {
+    for (int i = 0; i <= list->n; i++) {
+        const char *outs[2] = {i < list->n ? list->items[i].png : extra,
+                               i < list->n ? list->items[i].npy : NULL};
+        for (int k = 0; k < 2; k++) {
+            if (!outs[k] || strcmp(outs[k], "-") == 0) continue;
+            for (int r = 0; r < n; r++)
+                if (reads[r] && strcmp(reads[r], "-") != 0 && same_file(outs[k], reads[r]))
+                    return error_set(e, "%s: the output would overwrite %s, which this run reads; "
+                                     "choose another output", outs[k], reads[r]);
+            if (i < list->n && extra && same_file(outs[k], extra))
+                return error_set(e, "%s: both --strip and an image's output; choose another",
+                                 extra);
+            if (i == list->n && k == 0)
+                for (int j = 0; j < list->n; j++)
+                    if (same_file(extra, list->items[j].path))
+                        return error_set(e, "--strip %s: the output would overwrite an input "
+                                         "image; choose another output", extra);
+        }
+    }
+    return 0;
 }
 
 void inputs_free(InputList *list) {

@@ -29,6 +29,10 @@
 #include "pipeline.h"
 #include "util/error.h"
 
+/* The most images one run takes (a list of paths costs about 100 bytes
+ * each in memory; 10 million is 1 GB): more is surely not a list. */
+enum { INPUTS_MAX = 10 * 1000 * 1000 };
+
 typedef struct {
     Input *items; // (n), sorted by path, this shard only
     int n, cap;
@@ -40,6 +44,12 @@ typedef struct {
 
 /* Everything the list holds is owned by it; inputs_free releases it. */
 int inputs_collect(InputList *list, const Options *o, Error *e);
+/* Refuses (-1, e naming both) a run whose outputs (each PNG and .npy, and
+ * `extra`, the --strip, when not NULL) would overwrite one another or a
+ * file it reads: the n `reads` (the weights file, --files-from's list;
+ * NULL entries are skipped), compared by path and by inode. */
+int inputs_refuse_overwriting(const InputList *list, const char *extra, const char *const *reads,
+                              int n, Error *e);
 void inputs_free(InputList *list);
 
 #endif

@@ -123,6 +123,7 @@ char *provenance_settings(const Options *o, const char *weights, const char *dig
     cJSON_AddStringToObject(s, "style", style_names[o->style]);
     cJSON_AddStringToObject(s, "crop", crop_names[o->crop]);
     cJSON_AddBoolToObject(s, "full_size", o->full_size);
+    cJSON_AddBoolToObject(s, "portable", o->portable);
     if (o->check != CHECK_NONE) {
         cJSON *c = cJSON_AddObjectToObject(s, "check");
         cJSON_AddStringToObject(c, "kind", check_names[o->check]);

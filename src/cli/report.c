@@ -1,10 +1,12 @@
 #include "cli/report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -150,8 +152,10 @@ static void print_check(const Report *r, const Input *in, const Result *res) {
     clear_progress(r);
     if (r->check == CHECK_CLASS) {
         const char *a = labels_name(res->target, r->classes), *b = labels_name(c->vs, r->classes);
-        fprintf(stderr, "check class: %s, map of %d %s vs map of %d %s\n", in->path, res->target,
-                a ? a : "-", c->vs, b ? b : "-");
+        fprintf(stderr, "check class: ");
+        text_escape_to(stderr, in->path);
+        fprintf(stderr, ", map of %d %s vs map of %d %s\n", res->target, a ? a : "-", c->vs,
+                b ? b : "-");
         fprintf(stderr, "  spearman_abs");
         print_similarity(c->class_sim.spearman_abs);
         fprintf(stderr, "  spearman");
@@ -163,8 +167,9 @@ static void print_check(const Report *r, const Input *in, const Result *res) {
             fprintf(stderr, "  (undefined: a map is constant, so it has no ranks)\n");
         return;
     }
-    fprintf(stderr, "check randomize: %s, seed %llu (1 = the map did not change)\n", in->path,
-            (unsigned long long)r->seed);
+    fprintf(stderr, "check randomize: ");
+    text_escape_to(stderr, in->path);
+    fprintf(stderr, ", seed %llu (1 = the map did not change)\n", (unsigned long long)r->seed);
     int wide = 14; // the layer column, as wide as its longest name
     for (int l = 0; l < c->steps; l++) {
         int n = (int)strlen(c->cascading[l].layer);
@@ -300,23 +305,56 @@ static void redo_reason(char *out, size_t len, const Report *r, const Result *re
     }
 }
 
+/* text and a newline in one write(2), after what r->out holds: a kill -9
+ * can lose a record but never leave half of one in a JSON Lines file. A
+ * failure sets r->out_failed. */
+static void write_line(Report *r, const char *text) {
+    size_t n = strlen(text);
+    char *line = malloc(n + 1);
+    if (!line || fflush(r->out) != 0) {
+        free(line);
+        r->out_failed = errno ? errno : ENOMEM;
+        return;
+    }
+    memcpy(line, text, n);
+    line[n] = '\n';
+    for (size_t at = 0; at <= n;) {
+        ssize_t wrote = write(fileno(r->out), line + at, n + 1 - at);
+        if (wrote < 0 && errno == EINTR) continue;
+        if (wrote <= 0) {
+            r->out_failed = wrote < 0 ? errno : EIO;
+            break;
+        }
+        at += (size_t)wrote;
+    }
+    free(line);
+}
+
+void report_add_bytes(cJSON *o, const char *key, const char *s) {
+    char *literal = text_json_string(s);
+    cJSON *item = literal ? cJSON_CreateRaw(literal) : cJSON_CreateNull();
+    free(literal);
+    if (key) cJSON_AddItemToObject(o, key, item);
+    else cJSON_AddItemToArray(o, item);
+}
+
 /* The record's "status" for each ResultStatus. */
 static const char *const status_names[] = {"ok", "skipped", "error"};
 _Static_assert(sizeof status_names / sizeof *status_names == RESULT_STATUSES, "a name for each value");
 
-static void print_json(const Report *r, const Input *in, const Result *res, const char *redo) {
+static void print_json(Report *r, const Input *in, const Result *res, const char *redo) {
     cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
-    cJSON_AddStringToObject(j, "input", in->path);
+    report_add_bytes(j, "input", in->path);
     cJSON_AddNumberToObject(j, "index", in->index);
     if (res->written || res->status == RESULT_SKIPPED) {
-        cJSON_AddItemToArray(outs, cJSON_CreateString(in->png));
-        if (in->npy) cJSON_AddItemToArray(outs, cJSON_CreateString(in->npy));
+        report_add_bytes(outs, NULL, in->png);
+        if (in->npy) report_add_bytes(outs, NULL, in->npy);
     }
     cJSON_AddItemToObject(j, "outputs", outs);
     cJSON_AddStringToObject(j, "status", status_names[res->status]);
-    if (res->status == RESULT_FAILED) cJSON_AddStringToObject(j, "error", res->err.msg);
+    if (res->status == RESULT_FAILED) report_add_bytes(j, "error", res->err.msg);
     else cJSON_AddNullToObject(j, "error");
-    if (*redo) cJSON_AddStringToObject(j, "redone", redo);
+    if (*redo) report_add_bytes(j, "redone", redo);
     else cJSON_AddNullToObject(j, "redone");
     if (res->input_sha[0]) cJSON_AddStringToObject(j, "input_sha256", res->input_sha);
     else cJSON_AddNullToObject(j, "input_sha256");
@@ -337,9 +375,18 @@ static void print_json(const Report *r, const Input *in, const Result *res, cons
     cJSON_Delete(results);
     cJSON_AddNumberToObject(j, "ms", round(res->ms * 10) / 10);
     char *text = cJSON_PrintUnformatted(j);
-    if (text) fprintf(r->out, "%s\n", text);
+    if (text) write_line(r, text);
+    else r->out_failed = ENOMEM;
     free(text);
     cJSON_Delete(j);
+}
+
+/* a, then text, then b (each NULL for nothing): a and b are paths, shown
+ * with their control bytes escaped (text.h), text is ours. */
+static void put_paths(FILE *f, const char *a, const char *text, const char *b) {
+    if (a) text_escape_to(f, a);
+    if (text) fputs(text, f);
+    if (b) text_escape_to(f, b);
 }
 
 /* What the map explains, for people: "281 tabby" or "channel 3 of features.10". */
@@ -357,10 +404,11 @@ static void print_human(const Report *r, const Input *in, const Result *res) {
         const cJSON *score = cJSON_GetObjectItemCaseSensitive(stored, "score");
         if (cJSON_IsNumber(c) && cJSON_IsNumber(score)) {
             describe_target(what, sizeof what, r, c->valueint);
-            fprintf(r->out, "%s: skipped, %s (%s %.4f) was made with these settings\n", in->path,
-                    in->png, what, score->valuedouble);
+            put_paths(r->out, in->path, ": skipped, ", in->png);
+            fprintf(r->out, " (%s %.4f) was made with these settings\n", what, score->valuedouble);
         } else {
-            fprintf(r->out, "%s: skipped, %s was made with these settings\n", in->path, in->png);
+            put_paths(r->out, in->path, ": skipped, ", in->png);
+            fprintf(r->out, " was made with these settings\n");
         }
         cJSON_Delete(stored);
         return;
@@ -368,11 +416,14 @@ static void print_human(const Report *r, const Input *in, const Result *res) {
     const float *logits = res->logits;
     describe_target(what, sizeof what, r, res->target);
     if (r->batch_mode) {
-        if (r->channel_target) fprintf(r->out, "%s: %s -> %s\n", in->path, what, in->png);
-        else fprintf(r->out, "%s: %s %.4f -> %s\n", in->path, what, logits[res->target], in->png);
+        text_escape_to(r->out, in->path);
+        if (r->channel_target) fprintf(r->out, ": %s -> ", what);
+        else fprintf(r->out, ": %s %.4f -> ", what, logits[res->target]);
+        put_paths(r->out, in->png, "\n", NULL);
         return;
     }
-    fprintf(r->out, "image:  %s (%dx%d)\n", in->path, res->width, res->height);
+    put_paths(r->out, NULL, "image:  ", in->path);
+    fprintf(r->out, " (%dx%d)\n", res->width, res->height);
     if (r->channel_target)
         fprintf(r->out, "target: %s (the sum of its activations)\n", what);
     else
@@ -390,8 +441,9 @@ static void print_human(const Report *r, const Input *in, const Result *res) {
                softmax_at(logits, r->classes, c));
     }
     free(top);
-    fprintf(r->out, "saliency: %s\n", in->png);
-    if (in->npy) fprintf(r->out, "raw map: %s\n", in->npy);
+    put_paths(r->out, NULL, "saliency: ", in->png);
+    fputc('\n', r->out);
+    if (in->npy) put_paths(r->out, NULL, "raw map: ", in->npy), fputc('\n', r->out);
 }
 
 void report_result(void *report, const Input *in, const Result *res) {

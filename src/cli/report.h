@@ -33,6 +33,7 @@ typedef struct {
     const char *channel_target; // "channel K of LAYER" for a --channel target, else NULL
     int warned_crop;  // the center-crop warning was given (once a run)
     int redone;       // existing outputs replaced (--skip-existing found them stale)
+    int out_failed;   // the errno of a record that could not be written, or 0
 } Report;
 
 /* settings: the run's, as provenance_settings made them, or NULL. */
@@ -48,6 +49,10 @@ void report_group(void *report, const PipelineCounts *counts);
 /* The note on an interrupted run, and the batch summary line. */
 void report_summary(const Report *r, const PipelineCounts *counts, int interrupted);
 double report_now_ms(void);
+/* A string of bytes from outside (a file name, a message quoting one) into
+ * object o under key, or appended to array o with key NULL: as valid UTF-8
+ * JSON whatever the bytes (text_json_string). */
+void report_add_bytes(cJSON *o, const char *key, const char *s);
 /* The progress line for `columns` terminal columns, never wider than
  * columns - 1: a bar when there is room, done/total, the rate and the ETA
  * of the images worked on (skipped ones excluded; "ETA --" until one is). */

@@ -128,7 +128,14 @@ static int multi_pass(Net *net, const MethodSpec *m, int n, const float *inputs,
         for (size_t j = 1; j < size; j++) lo = x[j] < lo ? x[j] : lo, hi = x[j] > hi ? x[j] : hi;
         double sigma = m->noise * ((double)hi - (double)lo);
         memset(acc, 0, sizeof(float) * size);
-        for (int first = 0; first < passes; first += net->batch) {
+        for (int first = 0; rc == 0 && first < passes; first += net->batch) {
+            // Passes can take minutes (--smooth 10000): a signal is heard
+            // between them.
+            if (m->stop && *m->stop) {
+                rc = METHODS_STOPPED;
+                error_set(e, "interrupted before its map was made");
+                break;
+            }
             int count = passes - first < net->batch ? passes - first : net->batch;
             for (int s = 0; s < count; s++) {
                 int k = first + s;
@@ -166,6 +173,7 @@ static int multi_pass(Net *net, const MethodSpec *m, int n, const float *inputs,
                 }
             }
         }
+        if (rc != 0) break;
         if (m->method == METHOD_INTEGRATED) {
             for (size_t j = 0; j < size; j++) acc[j] *= x[j] - baseline_at(m->baseline, j, plane);
         } else {
@@ -183,6 +191,10 @@ static int multi_pass(Net *net, const MethodSpec *m, int n, const float *inputs,
 int methods_run(Net *net, const MethodSpec *m, int n, const float *inputs, const int *targets,
                 float *maps, float *cams, Error *e) {
     const size_t plane = (size_t)net->graph.in_h * net->graph.in_w, size = 3 * plane;
+    if (m->stop && *m->stop) {
+        error_set(e, "interrupted before its map was made");
+        return METHODS_STOPPED;
+    }
     if (m->method == METHOD_INTEGRATED || m->smooth > 0)
         return multi_pass(net, m, n, inputs, targets, maps, e);
     if (method_has_cam(m->method)) {

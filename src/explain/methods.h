@@ -38,6 +38,7 @@
 #ifndef GUIDEDBP_METHODS_H
 #define GUIDEDBP_METHODS_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "util/error.h"
@@ -70,7 +71,12 @@ typedef struct {
     uint64_t seed;     // SmoothGrad noise stream
     int steps;         // integrated: Gauss-Legendre nodes
     Baseline baseline; // integrated: where the path starts
+    const volatile sig_atomic_t *stop; // once set (by a signal), methods_run stops at its next
+                                       // pass with METHODS_STOPPED; may be NULL
 } MethodSpec;
+
+/* What methods_run returns when spec->stop was set: the maps are not made. */
+enum { METHODS_STOPPED = -2 };
 
 /* 1 for the methods that compute a cam (gradcam, guided-gradcam). */
 int method_has_cam(Method m);

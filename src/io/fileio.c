@@ -39,18 +39,24 @@ void buf_free(Buf *b) {
 int file_write_atomic(const char *path, const void *data, size_t len, Error *e) {
     // Renaming over a FIFO, a device or a directory would replace it.
     struct stat st;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return error_set(e, "%s: exists and is not a regular file; not replacing it", path);
-    size_t n = strlen(path);
-    char *tmp = malloc(n + sizeof ".tmp.XXXXXX");
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        error_set(e, "%s: exists and is not a regular file; not replacing it", path);
+        return FILE_BAD_NAME;
+    }
+    // The temporary's name does not grow with the output's, so any name
+    // that fits a directory entry can be written.
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    char *tmp = malloc(dir + sizeof FILE_TEMP_PREFIX "XXXXXX");
     if (!tmp) return error_set(e, "%s: out of memory", path);
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    memcpy(tmp, path, dir);
+    memcpy(tmp + dir, FILE_TEMP_PREFIX "XXXXXX", sizeof FILE_TEMP_PREFIX "XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int err = errno;
         free(tmp);
-        return error_set(e, "%s: cannot create a file there: %s", path, strerror(err));
+        error_set(e, "%s: cannot create a file there: %s", path, strerror(err));
+        return err == ENAMETOOLONG ? FILE_BAD_NAME : -1;
     }
     const unsigned char *p = data;
     size_t left = len;
@@ -77,7 +83,8 @@ int file_write_atomic(const char *path, const void *data, size_t len, Error *e) 
     if (err) {
         unlink(tmp);
         free(tmp);
-        return error_set(e, "%s: cannot write: %s", path, strerror(err));
+        error_set(e, "%s: cannot write: %s", path, strerror(err));
+        return err == ENAMETOOLONG || err == EISDIR ? FILE_BAD_NAME : -1;
     }
     free(tmp);
     return 0;

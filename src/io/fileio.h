@@ -25,6 +25,14 @@ typedef struct {
 void buf_append(Buf *b, const void *data, size_t len);
 void buf_free(Buf *b);
 
+/* The temporaries' names: FILE_TEMP_PREFIX and 6 random characters, in the
+ * output's directory (a kill -9 can leave one behind). */
+#define FILE_TEMP_PREFIX ".guidedbp.tmp."
+/* What file_write_atomic returns when the failure is this path's own (a
+ * name too long, an existing directory or device there), which another
+ * path would not meet; -1 for the others (a full disk, no permission). */
+enum { FILE_BAD_NAME = -2 };
+
 int file_write_atomic(const char *path, const void *data, size_t len, Error *e);
 
 /* The bytes on standard output, flushed; -1 with e when that fails (a

@@ -77,7 +77,10 @@ static uint32_t be32(const unsigned char *p) {
  * word a decompression bomb as a corrupt header. Gives IHDR's size. */
 typedef struct {
     int w, h, depth, colour, interlace;
+    int64_t file_w, file_h; // as the file says them, for messages (up to 2^32 - 1)
     size_t idat; // bytes of compressed image data
+    int palette; // PLTE's entries
+    size_t plte; // PLTE chunk's offset in the file, 0 if none
 } PngHeader;
 
 static int png_walk_chunks(const unsigned char *d, size_t n, const char *name, PngHeader *hd,
@@ -101,10 +104,17 @@ static int png_walk_chunks(const unsigned char *d, size_t n, const char *name, P
             uint32_t iw = be32(d + at + 8), ih = be32(d + at + 12);
             hd->w = iw > INT32_MAX ? INT32_MAX : (int)iw;
             hd->h = ih > INT32_MAX ? INT32_MAX : (int)ih;
+            hd->file_w = iw, hd->file_h = ih;
             hd->depth = d[at + 16], hd->colour = d[at + 17], hd->interlace = d[at + 20];
             hd->idat = 0;
         }
         if (strcmp(type, "IDAT") == 0) hd->idat += len;
+        if (strcmp(type, "PLTE") == 0) hd->palette = (int)(len / 3), hd->plte = at;
+        // Apple's CgBI variant: its data is raw deflate, which stb switches
+        // to past the inflate check below; Pillow cannot read it either.
+        if (strcmp(type, "CgBI") == 0)
+            return error_set(e, "%s: Apple's CgBI PNG (iOS-optimised, not a standard PNG; Pillow "
+                             "cannot read it either)", name);
         if (png_crc32(table, 0, d + at + 4, (size_t)len + 4) != be32(d + at + 8 + len))
             return error_set(e, "%s: corrupt PNG (bad CRC in chunk '%s')", name, type);
         at += 12 + (size_t)len;
@@ -138,9 +148,14 @@ static size_t png_raw_size(const PngHeader *hd) {
 static int refuse_inflate_bomb(const unsigned char *d, size_t n, const char *name,
                              const PngHeader *hd, Error *e) {
     size_t raw = png_raw_size(hd);
-    if (raw == 0 || raw >= INT32_MAX || hd->idat >= INT32_MAX)
+    if (raw == 0)
         return error_set(e, "%s: corrupt PNG (colour type %d at %d bits)", name, hd->colour,
                          hd->depth);
+    // stb_image counts bytes in an int.
+    if (raw >= INT32_MAX || hd->idat >= INT32_MAX)
+        return error_set(e, "%s: PNG of %dx%d at %d bits, colour type %d: its %zu MB of pixel data "
+                         "is more than the PNG decoder takes (2 GB); convert it to 8 bits or "
+                         "fewer pixels", name, hd->w, hd->h, hd->depth, hd->colour, raw >> 20);
     unsigned char *idat = malloc(hd->idat ? hd->idat : 1), *out = malloc(raw + 1);
     if (!idat || !out) {
         free(idat);
@@ -162,6 +177,34 @@ static int refuse_inflate_bomb(const unsigned char *d, size_t n, const char *nam
         return error_set(e, "%s: corrupt PNG (its image data inflates to more than the %zu "
                          "bytes a %dx%d image needs)", name, raw, hd->w, hd->h);
     return error_set(e, "%s: corrupt PNG data (%s)", name, stb_reason());
+}
+
+/* A palette shorter than its depth allows: an index past it is, to
+ * Pillow, the grey (i, i, i) (its palettes start as a grey ramp), while
+ * stb reads memory it never wrote, so one file could give different maps.
+ * The copy in *out (malloc'd) has the PLTE padded to 2^depth entries
+ * (at most 256) with that ramp, its CRC recomputed; 0, or -1 out of memory. */
+static int pad_palette(const unsigned char *d, size_t n, const PngHeader *hd, unsigned char **out,
+                       size_t *out_n) {
+    int want = hd->depth >= 8 ? 256 : 1 << hd->depth;
+    size_t old = 12 + be32(d + hd->plte), len = (size_t)want * 3;
+    unsigned char *p = malloc(n - old + 12 + len);
+    if (!p) return -1;
+    memcpy(p, d, hd->plte);
+    unsigned char *c = p + hd->plte;
+    c[0] = (unsigned char)(len >> 24), c[1] = (unsigned char)(len >> 16);
+    c[2] = (unsigned char)(len >> 8), c[3] = (unsigned char)len;
+    memcpy(c + 4, "PLTE", 4);
+    memcpy(c + 8, d + hd->plte + 8, (size_t)hd->palette * 3);
+    for (int i = hd->palette; i < want; i++) c[8 + 3 * i] = c[9 + 3 * i] = c[10 + 3 * i] = (unsigned char)i;
+    uint32_t table[256];
+    png_crc_table(table);
+    uint32_t crc = png_crc32(table, 0, c + 4, len + 4);
+    c[8 + len] = (unsigned char)(crc >> 24), c[9 + len] = (unsigned char)(crc >> 16);
+    c[10 + len] = (unsigned char)(crc >> 8), c[11 + len] = (unsigned char)crc;
+    memcpy(c + 12 + len, d + hd->plte + old, n - hd->plte - old);
+    *out = p, *out_n = n - old + 12 + len;
+    return 0;
 }
 
 /* A 16-bit grey PNG as Pillow's mode I then convert('RGB'): each sample
@@ -201,14 +244,21 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
     if (strcmp(format, "JPEG") == 0) return jpeg_decode(data, size, name, max_pixels, img, e);
     PngHeader hd = {0};
     if (png_walk_chunks(data, size, name, &hd, e) != 0 ||
-        image_size_ok(name, format, hd.w, hd.h, max_pixels, e) != 0)
+        image_size_ok(name, format, hd.file_w, hd.file_h, max_pixels, e) != 0)
         return -1;
     if (refuse_inflate_bomb(data, size, name, &hd, e) != 0) return -1;
     // Asking stb for 3 channels gives PIL's convert('RGB') for every PNG
     // colour type, and 8-bit output keeps the high byte of 16-bit data.
     int dw, dh, comp;
     if (hd.depth == 16 && hd.colour == 0) return decode_gray16(data, size, name, &hd, img, e);
+    unsigned char *padded = NULL;
+    if (hd.colour == 3 && hd.plte && hd.palette < (hd.depth >= 8 ? 256 : 1 << hd.depth)) {
+        if (pad_palette(data, size, &hd, &padded, &size) != 0)
+            return error_set(e, "%s: out of memory for its palette", name);
+        data = padded;
+    }
     img->rgb = stbi_load_from_memory(data, (int)size, &dw, &dh, &comp, 3);
+    free(padded);
     // (comp is the file's channel count; the pixels are RGB as asked.)
     if (!img->rgb)
         return error_set(e, "%s: corrupt %s data (%s)", name, format, stb_reason());

@@ -153,6 +153,11 @@ int jpeg_decode(const unsigned char *data, size_t size, const char *name, int64_
         if (d.scans)
             return error_set(e, "%s: JPEG with more than %d scans, refused (a progressive "
                              "JPEG has a handful)", name, JPEG_MAX_SCANS);
+        // libjpeg's "Unsupported JPEG process" (lossless, arithmetic coded,
+        // hierarchical) is a kind of JPEG Pillow cannot read either, not damage.
+        if (strncmp(d.reason, "Unsupported", 11) == 0)
+            return error_set(e, "%s: unsupported kind of JPEG (%s; Pillow cannot read it either)",
+                             name, d.reason);
         return error_set(e, "%s: corrupt JPEG (%s)", name, d.reason);
     }
     d.rows_left = 1;

@@ -23,6 +23,37 @@ static int has_fan_out(const Graph *g) {
     return 0;
 }
 
+/* One arena: activations and gradients for every value, the max-pool
+ * choices, the im2col scratch and the sum buffer, each 64-byte aligned.
+ * Its floats for `batch` images of the shaped graph g; size[v] gets value
+ * v's floats per image, col the im2col scratch's per image group. */
+#define ROUND(n) (((n) + 15) / 16 * 16) // 16 floats: 64 bytes
+static size_t arena_floats(const Graph *g, size_t b, size_t *size, size_t *col, size_t *largest) {
+    size_t total = 0, group = b < CONV_GROUP ? b : CONV_GROUP;
+    *col = *largest = 0;
+    for (int v = 0; v <= g->n_layers; v++) {
+        size[v] = graph_value_size(g, v);
+        *largest = size[v] > *largest ? size[v] : *largest;
+        total += 2 * ROUND(b * size[v]);
+    }
+    for (int i = 0; i < g->n_layers; i++) {
+        const Layer *l = &g->layers[i];
+        if (l->kind == LAYER_CONV && conv_col_size(&l->conv) > *col) *col = conv_col_size(&l->conv);
+        if (l->kind == LAYER_MAXPOOL) total += ROUND(b * size[i + 1]);
+    }
+    total += ROUND(group * *col);
+    if (has_fan_out(g)) total += ROUND(b * *largest);
+    return total;
+}
+
+int net_memory(const Weights *w, int height, int width, int batch, size_t *bytes, Error *e) {
+    Graph g = w->graph;
+    size_t size[GRAPH_MAX_LAYERS + 1], col, largest;
+    if (graph_shapes(&g, 3, height, width, e) != 0) return -1;
+    *bytes = arena_floats(&g, batch < 1 ? 1 : (size_t)batch, size, &col, &largest) * sizeof(float);
+    return 0;
+}
+
 int net_init(Net *net, const Weights *w, int height, int width, int batch, int threads,
              GemmIsa isa, Error *e) {
     memset(net, 0, sizeof *net);
@@ -33,26 +64,9 @@ int net_init(Net *net, const Weights *w, int height, int width, int batch, int t
     net->graph = w->graph;
     const Graph *g = &net->graph;
     if (graph_shapes(&net->graph, 3, height, width, e) != 0) return -1;
-
-    // One arena: activations and gradients for every value, the max-pool
-    // choices, the im2col scratch and the sum buffer, each 64-byte aligned.
-    const size_t align = 16; // floats: 64 bytes
-#define ROUND(n) (((n) + align - 1) / align * align)
-    size_t total = 0, col = 0, largest = 0, b = (size_t)net->batch;
-    size_t group = b < CONV_GROUP ? b : CONV_GROUP;
-    for (int v = 0; v <= g->n_layers; v++) {
-        net->size[v] = graph_value_size(g, v);
-        largest = net->size[v] > largest ? net->size[v] : largest;
-        total += 2 * ROUND(b * net->size[v]);
-    }
-    for (int i = 0; i < g->n_layers; i++) {
-        const Layer *l = &g->layers[i];
-        if (l->kind == LAYER_CONV && conv_col_size(&l->conv) > col) col = conv_col_size(&l->conv);
-        if (l->kind == LAYER_MAXPOOL) total += ROUND(b * net->size[i + 1]);
-    }
-    total += ROUND(group * col);
+    size_t col, largest, b = (size_t)net->batch, group = b < CONV_GROUP ? b : CONV_GROUP;
+    size_t total = arena_floats(g, b, net->size, &col, &largest);
     int fan_out = has_fan_out(g);
-    if (fan_out) total += ROUND(b * largest);
     if (!(net->arena = aligned_alloc(64, total * sizeof(float))))
         return error_set(e, "network: out of memory for %zu MB of activations",
                          total * sizeof(float) >> 20);

@@ -59,6 +59,8 @@ typedef struct {
 int net_init(Net *net, const Weights *w, int height, int width, int batch, int threads,
              GemmIsa isa, Error *e);
 void net_free(Net *net);
+/* The bytes net_init would allocate for w at that size and batch. */
+int net_memory(const Weights *w, int height, int width, int batch, size_t *bytes, Error *e);
 /* Points the layers at w's tensors, which must have the widths net_init saw. */
 void net_bind(Net *net, const Weights *w);
 

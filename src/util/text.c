@@ -1,5 +1,6 @@
 #include "util/text.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
@@ -32,6 +33,17 @@ void text_wrap(FILE *f, const char *text, int col, int indent, int width) {
     fputc('\n', f);
 }
 
+char *text_path_join(const char *dir, const char *name) {
+    size_t a = strlen(dir), b = strlen(name);
+    int slash = a > 0 && dir[a - 1] != '/';
+    char *p = malloc(a + (size_t)slash + b + 1);
+    if (!p) return NULL;
+    memcpy(p, dir, a);
+    if (slash) p[a] = '/';
+    memcpy(p + a + slash, name, b + 1);
+    return p;
+}
+
 int text_index(const char *s, const char *const *names, int first, int n) {
     for (int i = first; i < n; i++)
         if (strcmp(s, names[i]) == 0) return i;
@@ -49,6 +61,44 @@ void text_quote(char *out, size_t len, const char *s) {
         else out[o++] = (char)*p;
     }
     out[o] = '\0';
+}
+
+/* The length of the valid UTF-8 sequence at p (1 to 4), or 0 if p does not
+ * start one (overlong forms, surrogates and code points past U+10FFFF are
+ * not valid). */
+static int utf8_length(const unsigned char *p) {
+    if (p[0] < 0x80) return 1;
+    int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    if (n == 0) return 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))) return 0;
+    if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))) return 0;
+    return n;
+}
+
+char *text_json_string(const char *s) {
+    // At most 6 bytes ("\udcXX") for each byte, the quotes and the NUL.
+    size_t n = strlen(s);
+    char *out = malloc(6 * n + 3), *o = out;
+    if (!out) return NULL;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int len = utf8_length(p);
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\', *o++ = (char)*p++;
+        } else if (len == 1 && is_control(*p)) {
+            o += sprintf(o, "\\u%04x", *p++);
+        } else if (len == 0) {
+            o += sprintf(o, "\\udc%02x", *p++);
+        } else {
+            memcpy(o, p, (size_t)len);
+            o += len, p += len;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
 }
 
 void text_escape_to(FILE *f, const char *s) {

@@ -383,6 +383,28 @@ def build_cases(cat, tmp):
         cjpeg("-restart", "1"))
     rst_block = add("restart_1block", "cjpeg -quality 75 -restart 1B face.ppm "
                     "(an RST marker after every MCU)", cjpeg("-restart", "1B"))
+    # Hostile corpus round 2: stb_image stopped after one MCU of these and
+    # returned success, its buffer otherwise uninitialised; libjpeg-turbo,
+    # as Pillow, decodes them whole (with a warning), so they must match.
+    s0, e0 = scan_data_range(rst_block)
+    scan = rst_block[s0:e0]
+    no_rst = bytearray()
+    i = 0
+    while i < len(scan):
+        if scan[i] == 0xFF and i + 1 < len(scan) and 0xD0 <= scan[i + 1] <= 0xD7:
+            i += 2
+            continue
+        no_rst.append(scan[i])
+        i += 1
+    add("restart_without_rst", "restart_1block.jpg with its RST markers taken out of the scan "
+        "data (DRI still says one every MCU)", rst_block[:s0] + bytes(no_rst) + rst_block[e0:])
+    segs = segments(base444)[0]
+    sof, _, sof_payload = next(g for g in segs if g[1] in SOF_NAMES)
+    same_ids = bytearray(base444)
+    for c in range(3):  # component specs: id, sampling, table, after 6 bytes of header
+        same_ids[sof + 4 + 6 + 3 * c] = 1
+    add("duplicate_component_ids", "baseline_444.jpg with all three SOF component ids set to "
+        "1 (its SOS still names 1, 2, 3)", bytes(same_ids))
     add("restart_1block_jpegtran", "jpegtran -restart 1B of baseline_420_q75.jpg",
         jpegtran(base, "-restart", "1B"))
     add("progressive_restart_1block", "jpegtran -progressive -restart 1B of progressive.jpg",

@@ -118,6 +118,66 @@ def png_palette_trns():
     return png(16, 12, 8, 3, extra=plte + trns)
 
 
+def pack(values, depth):
+    """Samples of `depth` bits packed high bits first into bytes."""
+    out, acc, nbits = bytearray(), 0, 0
+    for v in values:
+        acc, nbits = (acc << depth) | v, nbits + depth
+        if nbits == 8:
+            out.append(acc)
+            acc, nbits = 0, 0
+    if nbits:
+        out.append(acc << (8 - nbits))
+    return bytes(out)
+
+
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+
+def filtered(rows):
+    """Rows of bytes, each filtered with type y % 5 (one byte a pixel)."""
+    out, prev = bytearray(), bytes(len(rows[0])) if rows else b""
+    for y, row in enumerate(rows):
+        kind = y % 5
+        out.append(kind)
+        for i, v in enumerate(row):
+            a = row[i - 1] if i else 0
+            b, c = prev[i], prev[i - 1] if i else 0
+            pred = [0, a, b, (a + b) // 2, paeth(a, b, c)][kind]
+            out.append((v - pred) & 0xFF)
+        prev = row
+    return bytes(out)
+
+
+def png_palette(w, h, depth, entries, index, interlace=0):
+    """A palette PNG of `entries` colours whose pixel (x, y) is index(x, y),
+    its rows filtered with every filter type, interlaced or not."""
+    passes = ADAM7 if interlace else [(0, 0, 1, 1)]
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        xs, ys = range(x0, w, dx), range(y0, h, dy)
+        if len(xs) and len(ys):
+            raw += filtered([pack([index(x, y) for x in xs], depth) for y in ys])
+    plte = chunk(b"PLTE", bytes((37 * i + k * 80) & 0xFF for i in range(entries) for k in range(3)))
+    return png(w, h, depth, 3, interlace, extra=plte, raw=raw)
+
+
+def sof_changed(data, code):
+    """The JPEG with its SOF0 marker turned into SOF<code> (0xC3: lossless)."""
+    at = data.index(b"\xff\xc0")
+    return data[:at + 1] + bytes([code]) + data[at + 2:]
+
+
+def png_cgbi():
+    """Apple's CgBI chunk after IHDR: stb would inflate IDAT as raw deflate."""
+    good = png(8, 8)
+    at = len(PNG_SIG) + 25  # after IHDR
+    return good[:at] + chunk(b"CgBI", b"\x50\x00\x20\x06") + good[at:]
+
+
 def png_bad_crc():
     data = bytearray(png(16, 16))
     # The IDAT's CRC is the 4 bytes before IEND's 12.
@@ -360,6 +420,25 @@ def model_entries(seed=0):
             for i, (name, shape) in enumerate(alexnet_tensors())]
 
 
+def vgg11_file(first):
+    """VGG-11 shaped, named by __metadata__ "arch" (src/nn/graph.c): width
+    `first` in the first convolution, 1 everywhere else."""
+    vgg, in_c = [], 3
+    for m in (0, 3, 6, 8, 11, 13, 16, 18):
+        width = first if m == 0 else 1
+        vgg += [("features.%d.weight" % m, [width, in_c, 3, 3]), ("features.%d.bias" % m, [width])]
+        in_c = width
+    fan = 49
+    for m, out in ((0, 1), (3, 1), (6, 2)):
+        vgg += [("classifier.%d.weight" % m, [out, fan]), ("classifier.%d.bias" % m, [out])]
+        fan = out
+    entries = [[n, "F32", sh, values(count(sh), 5), None] for n, sh in vgg]
+    body = safetensors(entries)
+    hlen = struct.unpack("<Q", body[:8])[0]
+    header = body[8:8 + hlen].decode().rstrip()
+    return raw_safetensors('{"__metadata__":{"arch":"vgg11"},' + header[1:], body[8 + hlen:])
+
+
 def weights_cases():
     out = {}
     out["w_valid.safetensors"] = safetensors(model_entries())
@@ -436,6 +515,8 @@ def weights_cases():
     out["w_arch_newline.safetensors"] = raw_safetensors(
         r'{"__metadata__":{"arch":"vgg\nguidedbp: weights ok\u001b[2J"},' + header[1:],
         body[8 + hlen:])
+    # 300 KB asking for 2 GB: 2048 channels of 224x224 activations.
+    out["w_wide_first_layer.safetensors"] = vgg11_file(2048)
     out["w_no_tensors.safetensors"] = raw_safetensors('{"__metadata__":{"format":"pt"}}', b"")
 
     e = model_entries()
@@ -471,6 +552,19 @@ def image_cases():
         "i_16bit_gray_alpha.png": png(9, 7, 16, 4),
         "i_interlaced.png": png(19, 13, 8, 6, interlace=1),
         "i_palette_trns.png": png_palette_trns(),
+        # Indices within PLTE, every filter type: decoded as usual.
+        "i_palette_filters.png": png_palette(21, 11, 4, 12, lambda x, y: (x * 3 + y) % 12),
+        "i_palette_interlaced.png": png_palette(19, 13, 8, 200,
+                                                lambda x, y: (x * 11 + y * 7) % 200, 1),
+        # An index past PLTE: stb reads its palette buffer where nothing was
+        # written (MemorySanitizer), so one file gave different maps; Pillow
+        # 9.4 gives the grey (i, i, i) there (checked when these were made),
+        # and so must guidedbp (test_png.c checks the pixels).
+        "i_palette_past_plte.png": png_palette(16, 9, 8, 3, lambda x, y: 5 if (x, y) == (9, 6) else x % 3),
+        "i_palette_past_plte_interlaced.png": png_palette(16, 9, 2, 2, lambda x, y: 3 if (x, y) == (15, 8) else 1, 1),
+        "i_cgbi.png": png_cgbi(),
+        "i_lossless.jpg": sof_changed(jpeg(16, 16, 3), 0xC3),
+        "i_width_4294967295.png": png_claims(4294967295, 1),
         "i_gray_1bit.png": png(13, 5, 1, 0),
         "i_truncated_scan.jpg": jpeg(64, 64, 3, truncate=300),
         "i_bad_huffman.jpg": jpeg(16, 16, 1, data_override=b"\xc0\x00\x00\x00"),
@@ -533,6 +627,13 @@ MANIFEST = [
     ("i_16bit_gray_alpha.png", "image", 0, r"^$"),
     ("i_interlaced.png", "image", 0, r"^$"),
     ("i_palette_trns.png", "image", 0, r"^$"),
+    ("i_palette_filters.png", "image", 0, r"^$"),
+    ("i_palette_interlaced.png", "image", 0, r"^$"),
+    ("i_palette_past_plte.png", "image", 0, r"^$"),
+    ("i_palette_past_plte_interlaced.png", "image", 0, r"^$"),
+    ("i_cgbi.png", "image", 1, r"i_cgbi\.png: Apple's CgBI PNG"),
+    ("i_lossless.jpg", "image", 1, r"i_lossless\.jpg: unsupported kind of JPEG \(Unsupported JPEG process: SOF type 0xc3"),
+    ("i_width_4294967295.png", "image", 1, r"i_width_4294967295\.png: PNG of 4294967295x1 pixels is outside the limits"),
     ("i_gray_1bit.png", "image", 0, r"^$"),
     # JPEG: what Pillow 9.4 (libjpeg-turbo 2.1.5) does with each, decoding
     # with warnings where it does (test_jpeg.c checks the pixels against
@@ -585,6 +686,7 @@ MANIFEST = [
     ("w_inconsistent_shape.safetensors", "weights", 3, r"w_inconsistent_shape\.safetensors: tensor 'features\.8\.weight' has shape \[1,2,3,3\], expected \[N,1,3,3\]"),
     ("w_missing.safetensors", "weights", 3, r"w_missing\.safetensors: missing tensor 'classifier\.6\.bias'"),
     ("w_extra.safetensors", "weights", 3, r"w_extra\.safetensors: unexpected tensor 'features\.1\.weight'"),
+    ("w_wide_first_layer.safetensors", "weights", 3, r"w_wide_first_layer\.safetensors: the model needs [0-9]+ MB for a batch of 1 224x224 input, more than the budget of 490 MB"),
     ("w_arch_newline.safetensors", "weights", 3, r"w_arch_newline\.safetensors: unknown architecture 'vgg"),
     ("w_no_tensors.safetensors", "weights", 3, r"w_no_tensors\.safetensors: missing tensor 'features\.0\.weight'"),
     ("w_nan.safetensors", "weights", 3, r"w_nan\.safetensors: tensor 'features\.6\.weight' holds NaN"),
@@ -622,21 +724,7 @@ def fuzz_seeds():
         seeds[d + "/unaligned_header.safetensors"] = safetensors(model_entries(), pad_to=0)
     seeds["weights/width2.safetensors"] = safetensors(
         [[n, "F32", s, values(count(s), 3), None] for n, s in alexnet_tensors(2, 3)])
-    # VGG-11 shaped, width 1, named by __metadata__ "arch" (src/nn/graph.c).
-    vgg, in_c = [], 3
-    for m in (0, 3, 6, 8, 11, 13, 16, 18):
-        vgg += [("features.%d.weight" % m, [1, in_c, 3, 3]), ("features.%d.bias" % m, [1])]
-        in_c = 1
-    fan = 49
-    for m, out in ((0, 1), (3, 1), (6, 2)):
-        vgg += [("classifier.%d.weight" % m, [out, fan]), ("classifier.%d.bias" % m, [out])]
-        fan = out
-    entries = [[n, "F32", sh, values(count(sh), 5), None] for n, sh in vgg]
-    body = safetensors(entries)
-    hlen = struct.unpack("<Q", body[:8])[0]
-    header = body[8:8 + hlen].decode().rstrip()
-    seeds["weights/vgg11_width1.safetensors"] = raw_safetensors(
-        '{"__metadata__":{"arch":"vgg11"},' + header[1:], body[8 + hlen:])
+    seeds["weights/vgg11_width1.safetensors"] = vgg11_file(1)
     seeds["safetensors/metadata.safetensors"] = raw_safetensors(
         '{"__metadata__":{"format":"pt","a":"b"},"x":{"dtype":"F32","shape":[2,2],'
         '"data_offsets":[0,16]},"s":{"dtype":"F32","shape":[],"data_offsets":[16,20]},'
