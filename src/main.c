@@ -16,6 +16,7 @@
 #include "cli/labels.h"
 #include "cli/provenance.h"
 #include "cli/report.h"
+#include "io/fileio.h"
 #include "io/jpeg.h"
 #include "nn/gemm.h"
 #include "pipeline.h"
@@ -131,6 +132,11 @@ static int run(const Options *o) {
         status = EXIT_WEIGHTS;
         goto done;
     }
+    // A resume first clears what killed runs left half-written.
+    int stale = o->skip_existing ? inputs_remove_stale_temporaries(&inputs) : 0;
+    if (stale && !o->quiet)
+        fprintf(stderr, "guidedbp: removed %d temporary file%s that killed runs left (%s*)\n",
+                stale, stale == 1 ? "" : "s", FILE_TEMP_PREFIX);
     // Nothing this run writes may replace what it reads.
     const char *reads[] = {strncmp(spec, "random:", 7) == 0 ? NULL : spec, o->files_from};
     if (inputs_refuse_overwriting(&inputs, o->strip, reads, 2, &err) != 0) {
@@ -195,7 +201,9 @@ static int run(const Options *o) {
     report.columns = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
     report.total = inputs.n;
     report.ignored = inputs.ignored, report.subfolders = inputs.subfolders;
-    if (pipeline_run(&pipeline, inputs.items, inputs.n, &counts, &err) != 0) status = EXIT_IO;
+    int ran = pipeline_run(&pipeline, inputs.items, inputs.n, &counts, &err);
+    if (ran == PIPELINE_BAD_WEIGHTS) report_error(&report, err.msg);
+    if (ran != 0) status = ran == PIPELINE_BAD_WEIGHTS ? EXIT_WEIGHTS : EXIT_IO;
     if (report.out_failed) {
         fprintf(stderr, "guidedbp: cannot write the records: %s\n", strerror(report.out_failed));
         status = EXIT_IO;

@@ -369,6 +369,13 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
         if (p->clean) memcpy(p->clean, p->x.inputs, sizeof(float) * (size_t)used * map);
         Error err = {0};
         int ran = explain_run(&p->x, used, c->target, &err);
+        if (ran == EXPLAIN_NON_FINITE) {
+            // The weights, not these images: the run stops here, its one
+            // message the tensor's (as when a file cannot be loaded).
+            *e = err;
+            for (int i = 0; i < n; i++) image_free(&p->images[i]);
+            return PIPELINE_BAD_WEIGHTS;
+        }
         if (ran != 0) {
             // A signal (the run stops after this group), or memory: every
             // image of the group shares it.
@@ -413,7 +420,8 @@ int pipeline_run(Pipeline *p, const Input *inputs, int n, PipelineCounts *counts
     for (int first = 0; first < n; first += p->c.batch) {
         if (p->c.stop && *p->c.stop) return 0;
         int count = n - first < p->c.batch ? n - first : p->c.batch;
-        if (run_group(p, inputs + first, count, counts, e) != 0) return -1;
+        int rc = run_group(p, inputs + first, count, counts, e);
+        if (rc != 0) return rc;
         if (p->c.group_done) p->c.group_done(p->c.report_ctx, counts);
     }
     return 0;

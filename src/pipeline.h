@@ -88,6 +88,10 @@ enum { PIPELINE_BYTES_PER_PIXEL = 10 * 1024 };
 /* What pipeline_init returns when the network would need more memory than
  * the budget (e says how much). */
 enum { PIPELINE_OVER_BUDGET = -2 };
+/* What pipeline_run returns when the weights hold a NaN or an infinity (e
+ * names the tensor): found where they are first used (weights.h); the
+ * group in flight is not reported. */
+enum { PIPELINE_BAD_WEIGHTS = -3 };
 
 /* Images a group holds at most (--batch). */
 enum { PIPELINE_MAX_BATCH = 256 };
@@ -153,7 +157,8 @@ int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_
                   Error *e);
 void pipeline_free(Pipeline *p);
 /* Processes inputs[0 .. n); 0, or -1 when the run stopped on a write or
- * memory failure (e says which; that input was reported too). */
+ * memory failure (e says which; that input was reported too), or
+ * PIPELINE_BAD_WEIGHTS. */
 int pipeline_run(Pipeline *p, const Input *inputs, int n, PipelineCounts *counts, Error *e);
 
 #endif

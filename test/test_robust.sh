@@ -127,4 +127,29 @@ long_method_stops() {
 }
 check "SIGTERM during --smooth 2000 stops at the next pass (exit 143, no output)" long_method_stops
 
+# A kill -9 can leave a temporary; a resume removes those of dead processes
+# of this host, and only those (a live one, or another machine's on a
+# shared directory, may still be writing).
+stale_temporaries() {
+    mkdir -p "$TMP/stale"
+    "$GUIDEDBP" -q -w "$TINY" -o "$TMP/stale/" "$CAT" || return 1
+    host=$(hostname | tr './' '__' | cut -c1-64)
+    sh -c 'exit 0' &
+    dead=$!
+    wait $dead
+    : >"$TMP/stale/.guidedbp.tmp.$host.$dead.aB3dE9"
+    : >"$TMP/stale/.guidedbp.tmp.$host.$$.xY7zQ1"
+    : >"$TMP/stale/.guidedbp.tmp.elsewhere.$dead.mN0pQ2"
+    "$GUIDEDBP" -w "$TINY" --skip-existing -o "$TMP/stale/" "$CAT" >/dev/null 2>"$TMP/stale.err" ||
+        return 1
+    grep -q "removed 1 temporary file that killed runs left" "$TMP/stale.err" ||
+        fail_with "$(cat "$TMP/stale.err")" || return 1
+    [ ! -e "$TMP/stale/.guidedbp.tmp.$host.$dead.aB3dE9" ] &&
+        [ -e "$TMP/stale/.guidedbp.tmp.$host.$$.xY7zQ1" ] &&
+        [ -e "$TMP/stale/.guidedbp.tmp.elsewhere.$dead.mN0pQ2" ] ||
+        fail_with "removed the wrong ones: $(ls -a "$TMP/stale")"
+}
+check "a resume removes the temporaries of dead processes of this host, only those" \
+    stale_temporaries
+
 summary

@@ -9,7 +9,9 @@
 
 #include <cJSON.h>
 
+#include "explain/explain.h"
 #include "files.h"
+#include "isa.h"
 #include "test.h"
 #include "nn/weights.h"
 
@@ -113,6 +115,19 @@ typedef struct {
     const char *extra;     // add this tensor (one float)
 } Edit;
 
+/* One guided map of a mid-grey 224x224 input: the network's first use of
+ * the weights. explain_run's status. */
+static int run_once(const Weights *w, Error *e) {
+    MethodSpec spec = {.method = METHOD_GUIDED, .guide = GUIDE_FEATURES, .layer = -1};
+    Explainer x;
+    if (explain_init(&x, w, &spec, 1, 1, test_isa(), e) != 0) return -1;
+    float *in = explain_input(&x, 0);
+    for (size_t i = 0; i < (size_t)3 * x.height * x.width; i++) in[i] = 0.25f;
+    int rc = explain_run(&x, 1, -1, e);
+    explain_free(&x);
+    return rc;
+}
+
 static int load_edited(const Edit *ed, Error *e) {
     SafeTensors st;
     Error err;
@@ -167,9 +182,18 @@ static int load_edited(const Edit *ed, Error *e) {
     safetensors_close(&st);
     Weights w;
     int rc = weights_load(&w, path, e);
-    if (rc == 0) weights_free(&w);
+    if (rc == 0) rc = run_once(&w, e), weights_free(&w);
     unlink(path);
     return rc;
+}
+
+/* Non-finite values are found where the network uses them (weights.h):
+ * loading succeeds, the first forward pass refuses. */
+static void check_refused_in_use(const Edit *ed, const char *w1, const char *w2) {
+    Error e = {0};
+    CHECK_MSG(load_edited(ed, &e) == EXPLAIN_NON_FINITE, "not refused in use: '%s' (%s)", w1,
+              e.msg);
+    CHECK_MSG(strstr(e.msg, w1) && strstr(e.msg, w2), "message: %s", e.msg);
 }
 
 static void check_refused(const Edit *ed, const char *w1, const char *w2) {
@@ -191,10 +215,14 @@ static void test_files_that_are_not_alexnet_are_refused(void) {
                   "'features.0.bias' has shape [2,4]", "expected [8]");
     check_refused(&(Edit){.extra = "features.1.weight"}, "unexpected tensor 'features.1.weight'",
                   "alexnet");
-    check_refused(&(Edit){.poison = "classifier.4.weight", .value = NAN},
-                  "'classifier.4.weight' holds NaN", "finite");
-    check_refused(&(Edit){.poison = "features.0.bias", .value = -INFINITY},
-                  "'features.0.bias' holds an infinity", "finite");
+    check_refused_in_use(&(Edit){.poison = "classifier.4.weight", .value = NAN},
+                         "'classifier.4.weight' holds NaN", "finite");
+    check_refused_in_use(&(Edit){.poison = "features.0.bias", .value = -INFINITY},
+                         "'features.0.bias' holds an infinity", "finite");
+    check_refused_in_use(&(Edit){.poison = "features.8.weight", .value = INFINITY},
+                         "'features.8.weight' holds an infinity", "finite");
+    check_refused_in_use(&(Edit){.poison = "classifier.6.bias", .value = NAN},
+                         "'classifier.6.bias' holds NaN", "finite");
 }
 
 /* tiny.safetensors was drawn by the same generator with seed 7, so

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "io/fileio.h"
 #include "util/text.h"
 
 /* A candidate before outputs are assigned: its path and the part of it that
@@ -383,6 +384,24 @@ int inputs_refuse_overwriting(const InputList *list, const char *extra, const ch
         }
     }
     return 0;
+}
+
+int inputs_remove_stale_temporaries(const InputList *list) {
+    int removed = 0;
+    char *last = NULL;
+    for (int i = 0; i < list->n; i++) {
+        const char *png = list->items[i].png, *slash = strrchr(png, '/');
+        size_t n = slash ? (size_t)(slash - png) : 0;
+        // Sorted inputs mostly share their directory with the one before.
+        if (last && strlen(last) == n && strncmp(last, png, n) == 0) continue;
+        free(last);
+        if (!(last = malloc(n + 1))) break;
+        memcpy(last, png, n);
+        last[n] = '\0';
+        file_remove_stale_temporaries(n == 0 && slash ? "/" : last, &removed);
+    }
+    free(last);
+    return removed;
 }
 
 void inputs_free(InputList *list) {

@@ -51,5 +51,8 @@ int inputs_collect(InputList *list, const Options *o, Error *e);
 int inputs_refuse_overwriting(const InputList *list, const char *extra, const char *const *reads,
                               int n, Error *e);
 void inputs_free(InputList *list);
+/* The temporaries killed runs left in the directories the outputs go to
+ * (fileio.h): removed, their number returned. */
+int inputs_remove_stale_temporaries(const InputList *list);
 
 #endif

@@ -50,6 +50,13 @@ int explain_run(Explainer *x, int n, int target, Error *e) {
     size_t input = (size_t)3 * x->height * x->width, classes = (size_t)x->classes;
     memcpy(net_input(&x->net, 0), x->inputs, sizeof(float) * input * (size_t)n);
     net_forward(&x->net, n);
+    int layer;
+    if (!net_outputs_finite(&x->net, n, &layer)) {
+        if (weights_find_non_finite(x->net.weights, x->net.threads, e) == 0)
+            error_set(e, "layer %s's outputs are not finite: its weights overflow float32",
+                      x->net.graph.layers[layer].name);
+        return EXPLAIN_NON_FINITE;
+    }
     // Kept: the passes of SmoothGrad and integrated gradients overwrite the net's.
     memcpy(x->logits, net_logits(&x->net, 0), sizeof(float) * classes * (size_t)n);
     for (int b = 0; b < n; b++) {

@@ -44,7 +44,10 @@ void explain_free(Explainer *x);
 /* Image b's input, (3, height, width). */
 float *explain_input(Explainer *x, int b);
 /* The first n images: forward, targets (`target` for all, or each image's
- * top class when it is -1; ties go to the lower index), then the method. */
+ * top class when it is -1; ties go to the lower index), then the method.
+ * EXPLAIN_NON_FINITE when the weights hold a NaN or an infinity (e names
+ * the tensor) or overflow; METHODS_STOPPED on a signal; -1 out of memory. */
+enum { EXPLAIN_NON_FINITE = -3 };
 int explain_run(Explainer *x, int n, int target, Error *e);
 /* Image b's map as the checks compare it, (height, width, 3): the map, or for
  * gradcam its cam in all three channels, written to out. */

@@ -1,6 +1,8 @@
 #include "io/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,45 @@ void buf_free(Buf *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* This machine's name as temporaries carry it: at most HOST_MAX bytes, no
+ * '/' or '.' (the name's separators). */
+enum { HOST_MAX = 64 };
+static void this_host(char host[HOST_MAX + 1]) {
+    if (gethostname(host, HOST_MAX) != 0) snprintf(host, HOST_MAX + 1, "host");
+    host[HOST_MAX] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p == '/' || *p == '.') *p = '_';
+    if (!*host) snprintf(host, HOST_MAX + 1, "host");
+}
+
+void file_remove_stale_temporaries(const char *dir, int *removed) {
+    DIR *d = opendir(*dir ? dir : ".");
+    if (!d) return;
+    char host[HOST_MAX + 1];
+    this_host(host);
+    size_t prefix = strlen(FILE_TEMP_PREFIX), hl = strlen(host);
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        const char *name = ent->d_name;
+        // FILE_TEMP_PREFIX HOST . PID . XXXXXX, HOST this one's.
+        if (strncmp(name, FILE_TEMP_PREFIX, prefix) != 0 || strncmp(name + prefix, host, hl) != 0 ||
+            name[prefix + hl] != '.')
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(name + prefix + hl + 1, &end, 10);
+        if (errno || pid <= 0 || *end != '.' || strlen(end + 1) != 6 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; // alive, or not ours to know
+        char *path = malloc(strlen(dir) + strlen(name) + 2);
+        if (!path) break;
+        sprintf(path, "%s%s%s", dir, *dir && dir[strlen(dir) - 1] != '/' ? "/" : "", name);
+        if (unlink(path) == 0) (*removed)++;
+        free(path);
+    }
+    closedir(d);
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, Error *e) {
     // Renaming over a FIFO, a device or a directory would replace it.
     struct stat st;
@@ -47,10 +88,13 @@ int file_write_atomic(const char *path, const void *data, size_t len, Error *e) 
     // that fits a directory entry can be written.
     const char *slash = strrchr(path, '/');
     size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
-    char *tmp = malloc(dir + sizeof FILE_TEMP_PREFIX "XXXXXX");
+    char host[HOST_MAX + 1], tail[HOST_MAX + 64];
+    this_host(host);
+    int n = snprintf(tail, sizeof tail, FILE_TEMP_PREFIX "%s.%ld.XXXXXX", host, (long)getpid());
+    char *tmp = malloc(dir + (size_t)n + 1);
     if (!tmp) return error_set(e, "%s: out of memory", path);
     memcpy(tmp, path, dir);
-    memcpy(tmp + dir, FILE_TEMP_PREFIX "XXXXXX", sizeof FILE_TEMP_PREFIX "XXXXXX");
+    memcpy(tmp + dir, tail, (size_t)n + 1);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int err = errno;

@@ -25,8 +25,11 @@ typedef struct {
 void buf_append(Buf *b, const void *data, size_t len);
 void buf_free(Buf *b);
 
-/* The temporaries' names: FILE_TEMP_PREFIX and 6 random characters, in the
- * output's directory (a kill -9 can leave one behind). */
+/* The temporaries' names, in the output's directory:
+ * FILE_TEMP_PREFIX HOST.PID.XXXXXX, the writing process's host name and
+ * id and 6 random characters, so that one a kill -9 left behind is known
+ * for dead (file_remove_stale_temporaries), even where processes of several
+ * machines write to one shared directory. */
 #define FILE_TEMP_PREFIX ".guidedbp.tmp."
 /* What file_write_atomic returns when the failure is this path's own (a
  * name too long, an existing directory or device there), which another
@@ -38,6 +41,11 @@ int file_write_atomic(const char *path, const void *data, size_t len, Error *e);
 /* The bytes on standard output, flushed; -1 with e when that fails (a
  * closed pipe, a full disk). */
 int file_write_stdout(const void *data, size_t len, Error *e);
+
+/* Removes from dir the temporaries of processes of this host that no longer
+ * run; adds their number to *removed. A directory that cannot be read is
+ * skipped (there is nothing of ours to clean in it). */
+void file_remove_stale_temporaries(const char *dir, int *removed);
 
 /* Creates the directories leading to path (not path itself), like mkdir -p
  * on its dirname; existing ones are fine. */

@@ -86,6 +86,23 @@ int net_init(Net *net, const Weights *w, int height, int width, int batch, int t
     return 0;
 }
 
+int net_outputs_finite(const Net *net, int n, int *layer) {
+    const Graph *g = &net->graph;
+    for (int i = 0; i < g->n_layers; i++) {
+        LayerKind k = g->layers[i].kind;
+        if (k != LAYER_CONV && k != LAYER_LINEAR) continue;
+        const float *y = net->act[i + 1];
+        // A sum, not a branch a value: inf - inf and NaN stay NaN.
+        float sum = 0.0f;
+        for (size_t j = 0; j < (size_t)n * net->size[i + 1]; j++) sum += y[j] * 0.0f;
+        if (sum != 0.0f) {
+            *layer = i;
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void net_free(Net *net) {
     if (!net) return;
     free(net->arena);

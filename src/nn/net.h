@@ -74,6 +74,11 @@ const float *net_output_grad(const Net *net, int i, int b);
 
 /* Runs the first n images of the batch through every layer. */
 void net_forward(Net *net, int n);
+/* 1 when every output of a convolution or linear layer of the first n
+ * images is finite (a NaN or infinity among a layer's parameters makes all
+ * of its outputs non-finite, weights.h); else 0 with *layer the first layer
+ * that is not. */
+int net_outputs_finite(const Net *net, int n, int *layer);
 /* Back from a one-hot at logit targets[b] (pre-softmax) to each input,
  * guided at the ReLUs in scope (GUIDE_NONE: the plain gradient). */
 void net_backward(Net *net, int n, const int *targets, GuideScope scope);

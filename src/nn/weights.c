@@ -227,8 +227,8 @@ int weights_randomize_layer(Weights *w, int layer, uint64_t seed, Error *e) {
     return 0;
 }
 
-/* A NaN or infinity in a weight would spread silently through the maps, so
- * the file's tensors are scanned once, in fixed chunks over the threads. */
+/* The file's tensors scanned in fixed chunks over the threads, when the
+ * network has seen a non-finite output (weights.h). */
 enum { FINITE_CHUNK = 1 << 20 };
 
 typedef struct {
@@ -249,7 +249,9 @@ static void scan_chunk(void *ctx, int task) {
     s->first_bad[task] = bad;
 }
 
-static int refuse_non_finite(const SafeTensors *st, const char *path, int threads, Error *e) {
+int weights_find_non_finite(const Weights *w, int threads, Error *e) {
+    const SafeTensors *st = &w->file;
+    const char *path = w->path;
     for (int i = 0; i < st->n_tensors; i++) {
         const StTensor *t = &st->tensors[i];
         int chunks = (int)((t->count + FINITE_CHUNK - 1) / FINITE_CHUNK);
@@ -316,7 +318,8 @@ int weights_load(Weights *w, const char *spec, Error *e) {
                          "OUT.safetensors", spec, spec);
         return -1;
     }
-    if (bind_file(w, spec, e) != 0 || refuse_non_finite(&w->file, spec, parallel_cpus(), e) != 0) {
+    snprintf(w->path, sizeof w->path, "%s", spec);
+    if (bind_file(w, spec, e) != 0) {
         weights_free(w);
         return -1;
     }

@@ -24,9 +24,13 @@
  * test/gen/make_fixtures.py and fixtures_resnet.py reproduce the streams
  * in NumPy.
  *
- * A file must hold exactly its architecture's tensors with consistent shapes, all
- * values finite; anything else is refused with the tensor's name and the
- * expected and found shape (or the offending value).
+ * A file must hold exactly its architecture's tensors with consistent
+ * shapes; anything else is refused with the tensor's name and the expected
+ * and found shape. Its values must be finite too, but a separate pass over
+ * 244 MB cost a one-image run 60% of its time: a NaN or an infinity makes
+ * every output of its layer non-finite (0 * inf is NaN), so the network
+ * finds it where the weights are used (net_outputs_finite) and only then
+ * weights_find_non_finite names the tensor.
  *
  *     Weights w = {0};
  *     if (weights_load(&w, "weights/alexnet.safetensors", &err) != 0) ...;
@@ -48,11 +52,15 @@ typedef struct {
                                         // linear (width, in_c); NULL without parameters
     const float *b[GRAPH_MAX_LAYERS];   // its bias, (width)
     SafeTensors file;                   // the mapping, when loaded from a file
+    char path[1024];                    // that file's path, for messages
     float *owned;                       // the tensors, when drawn from a seed
     float *redrawn[GRAPH_MAX_LAYERS];   // layers re-drawn by weights_randomize_layer
 } Weights;
 
 int weights_load(Weights *w, const char *spec, Error *e);
+/* -1 with e naming the first tensor of w's file that holds a NaN or an
+ * infinity and where; 0 when all are finite (or w is not from a file). */
+int weights_find_non_finite(const Weights *w, int threads, Error *e);
 /* Full-size torchvision `arch` drawn from seed (what "random:ARCH:SEED" loads). */
 int weights_random(Weights *w, const char *arch, uint64_t seed, Error *e);
 
