@@ -157,7 +157,9 @@ static void load_input(Pipeline *p, const Input *in, int slot, Result *res) {
         keep_existing(&p->c, in, res);
         if (res->status == RESULT_SKIPPED) return;
     }
-    if (image_load_digest(in->path, p->c.max_pixels, img, res->input_sha, &res->err) != 0) {
+    // (Hashed above already when there was an output to compare with.)
+    char *sha = res->input_sha[0] ? NULL : res->input_sha;
+    if (image_load_digest(in->path, p->c.max_pixels, img, sha, &res->err) != 0) {
         res->status = RESULT_FAILED;
         return;
     }
