@@ -94,10 +94,15 @@ all_up() {
 # wait_daemon NAME: until NAME's pid file names a live process of ours.
 # slurmctld and slurmd fork before they bind their ports, so their exit
 # status says nothing: a failure (a port in use) shows as no process left.
+# A daemon between its fork and its pid file can be missed by one look at
+# /proc (a CI run failed so while the daemon went on), so it counts as gone
+# only when five looks in a row, a second, find no process of it.
 wait_daemon() {
     n=$((timeout * 5))
+    gone=0
     until ours "$1" >/dev/null; do
-        running "$1" || fail "$1 exited as it started"
+        if running "$1"; then gone=0; else gone=$((gone + 1)); fi
+        [ $gone -lt 5 ] || fail "$1 exited as it started"
         all_up
         n=$((n - 1))
         [ $n -gt 0 ] || fail "$1 wrote no pid file in $timeout s"
