@@ -184,6 +184,7 @@ static int run(const Options *o) {
     c.threads = o->threads ? o->threads : parallel_cpus();
     c.make_dirs = 1; // one image into a missing directory, as a batch
     c.max_memory = o->max_memory;
+    c.max_decode_memory = o->max_decode_memory;
     int init = -1;
     if (!settings || report_init(&report, o->topk, classes, settings, &err) != 0 ||
         (init = pipeline_init(&pipeline, &c, &weights, inputs.n, &err)) != 0) {

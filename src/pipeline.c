@@ -76,6 +76,13 @@ int pipeline_init(Pipeline *p, const PipelineConfig *c, const Weights *w, int n_
         pipeline_free(p);
         return error_set(e, "out of memory");
     }
+    int64_t decoding = c->max_decode_memory > 0 ? c->max_decode_memory
+                                                : (int64_t)PIPELINE_DECODE_MEMORY_MB << 20;
+    if (budget_init(&p->decoding, (size_t)decoding) != 0) {
+        pipeline_free(p);
+        return error_set(e, "cannot make a lock for the decoding budget");
+    }
+    p->has_budget = 1;
     // The recipe's size; --crop none reshapes to each image's.
     int rc = pipeline_shape(p, PREPROCESS_SIZE, PREPROCESS_SIZE, e);
     if (rc != 0) {
@@ -96,6 +103,7 @@ void pipeline_free(Pipeline *p) {
     free(p->clean);
     explain_free(&p->x);
     explain_free(&p->check);
+    if (p->has_budget) budget_free(&p->decoding);
     memset(p, 0, sizeof *p);
 }
 
@@ -158,22 +166,37 @@ static void load_input(Pipeline *p, const Input *in, int slot, Result *res) {
         if (res->status == RESULT_SKIPPED) return;
     }
     // (Hashed above already when there was an output to compare with.)
+    // The file is read under the budget, then decoded under its estimate
+    // of the decoders' memory; that is held until the image is preprocessed.
     char *sha = res->input_sha[0] ? NULL : res->input_sha;
-    if (image_load_digest(in->path, p->c.max_pixels, img, sha, &res->err) != 0) {
+    size_t held = 0, size;
+    unsigned char *data;
+    budget_take(&p->decoding, &held, file_size(in->path));
+    if (image_read(in->path, &data, &size, sha, &res->err) != 0) {
+        budget_give(&p->decoding, &held);
         res->status = RESULT_FAILED;
         return;
     }
+    size_t need = image_decode_memory(data, size, p->c.max_pixels);
+    if (need > held) budget_take(&p->decoding, &held, need - held);
+    int rc = image_decode(data, size, in->path, p->c.max_pixels, img, &res->err);
+    free(data);
     res->width = img->width;
     res->height = img->height;
     res->clipped = img->clipped;
-    if (preprocess_box(img->width, img->height, p->c.crop, b, &err) != 0) {
+    if (rc == 0 && preprocess_box(img->width, img->height, p->c.crop, b, &err) != 0) {
         error_set(&res->err, "%s: %s", in->path, err.msg);
-        res->status = RESULT_FAILED;
         image_free(img);
+        rc = -1;
+    }
+    if (rc != 0) {
+        budget_give(&p->decoding, &held);
+        res->status = RESULT_FAILED;
         return;
     }
     res->kept = (double)b->crop_w * b->crop_h / ((double)b->resized_w * b->resized_h);
     if (fits(p, slot)) preprocess_slot(p, in, slot, res);
+    budget_give(&p->decoding, &held);
 }
 
 /* Renders and writes one image's PNG (and .npy); 0, or with res->err set

@@ -28,6 +28,7 @@
 #include "io/digest.h"
 #include "io/image.h"
 #include "io/preprocess.h"
+#include "util/budget.h"
 #include "util/error.h"
 
 /* One image to process and the files it writes. */
@@ -85,6 +86,12 @@ typedef struct {
  * 11 GB) is refused before anything is allocated, unless max_memory says
  * otherwise. */
 enum { PIPELINE_BYTES_PER_PIXEL = 10 * 1024 };
+/* The memory images being decoded may share by default (--max-decode-
+ * memory): a 12-megapixel JPEG photo takes 40 MB, the costliest file within
+ * the pixel limit (a 64-megapixel interlaced 16-bit RGBA PNG) 1.3 GB, and
+ * an image bigger than the budget is decoded alone (budget.h), never
+ * refused. */
+enum { PIPELINE_DECODE_MEMORY_MB = 1024 };
 /* What pipeline_init returns when the network would need more memory than
  * the budget (e says how much). */
 enum { PIPELINE_OVER_BUDGET = -2 };
@@ -129,6 +136,8 @@ typedef struct {
     int64_t max_pixels;
     int64_t max_memory;     // bytes the networks may take (--max-memory); 0: batch x input
                             // pixels x PIPELINE_BYTES_PER_PIXEL
+    int64_t max_decode_memory; // bytes the images being decoded may share (image.h's
+                               // image_decode_memory); 0: PIPELINE_DECODE_MEMORY_MB
     int batch, threads;
     GemmIsa isa;
     ReportFn report;        // each input's result, in order
@@ -148,6 +157,8 @@ typedef struct {
     uint8_t *pixels;        // (batch, height, width, 3) the pictures being written
     float *clean;           // (batch, 3, height, width) the inputs, kept for the check
     Result *results;        // (batch)
+    Budget decoding;        // the memory decoding takes, shared by the loading threads
+    int has_budget;         // decoding is initialised
 } Pipeline;
 
 /* The batch is cut to n_inputs when that is smaller (there is nothing to

@@ -123,6 +123,9 @@ void cli_usage(FILE *f) {
             "      --max-memory MB    the network's memory at most (default: 10 KB an input\n"
             "                         pixel a batch image, more than any torchvision model\n"
             "                         needs, so a weights file of wider layers is refused)\n"
+            "      --max-decode-memory MB  the memory images being decoded share (default:\n"
+            "                         %d; a 12-megapixel photo takes 40, an image that\n"
+            "                         needs more than MB is decoded alone)\n"
             "\n"
             "  -h, --help             this help\n"
             "  -V, --version          the version\n"
@@ -134,7 +137,7 @@ void cli_usage(FILE *f) {
             "\n"
             "Environment: GUIDEDBP_WEIGHTS (default weights); " GEMM_ISA_ENV " (sse2, avx2 or\n"
             "avx512: the convolutions' instruction set; default the fastest this CPU has).\n",
-            CLI_DEFAULT_SEED, PIPELINE_MAX_BATCH, IMAGE_MAX_PIXELS);
+            CLI_DEFAULT_SEED, PIPELINE_MAX_BATCH, IMAGE_MAX_PIXELS, PIPELINE_DECODE_MEMORY_MB);
 }
 
 
@@ -272,7 +275,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_NPY = 256, OPT_GUIDE, OPT_JSON, OPT_SKIP, OPT_BATCH, OPT_SHARD, OPT_FILES_FROM,
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
-        OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_PORTABLE,
+        OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_MAX_DECODE, OPT_PORTABLE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -294,6 +297,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"name", required_argument, 0, OPT_NAME}, {"null", no_argument, 0, '0'},
         {"base", required_argument, 0, OPT_BASE},
         {"max-memory", required_argument, 0, OPT_MAX_MEMORY},
+        {"max-decode-memory", required_argument, 0, OPT_MAX_DECODE},
         {"portable", no_argument, 0, OPT_PORTABLE},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
@@ -330,6 +334,12 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                 return error_set(e, "--max-memory %s: expected megabytes, a whole number from 1",
                                  optarg);
             o->max_memory = v << 20;
+            break;
+        case OPT_MAX_DECODE:
+            if (parse_long(optarg, 1, (long long)1 << 30, &v) != 0)
+                return error_set(e, "--max-decode-memory %s: expected megabytes, a whole number "
+                                 "from 1", optarg);
+            o->max_decode_memory = v << 20;
             break;
         case OPT_GUIDE:
             if ((found = parse_choice("--guide", optarg, guide_names, GUIDE_FEATURES, GUIDES, "'",

@@ -45,6 +45,7 @@ typedef struct {
     int shard, shards;      // --shard I/N; 0/1 when not given
     int64_t max_pixels;
     int64_t max_memory;     // --max-memory, in bytes; 0: the per-pixel budget (pipeline.h)
+    int64_t max_decode_memory; // --max-decode-memory, in bytes; 0: pipeline.h's default
     int portable;           // --portable: the same bits on every x86-64 CPU (main.c)
     Method method;
     GuideScope guide;       // --guide: for guided and deconv

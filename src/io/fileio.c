@@ -159,6 +159,11 @@ int file_exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+size_t file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
+}
+
 int file_write_stdout(const void *data, size_t len, Error *e) {
     if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
         return error_set(e, "standard output: cannot write: %s", strerror(errno));

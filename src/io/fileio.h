@@ -53,5 +53,7 @@ int file_make_parents(const char *path, Error *e);
 
 /* 1 if path exists (as anything), 0 if not. */
 int file_exists(const char *path);
+/* The size of the regular file at path; 0 for anything else ("-" too). */
+size_t file_size(const char *path);
 
 #endif

@@ -80,6 +80,7 @@ typedef struct {
     int64_t file_w, file_h; // as the file says them, for messages (up to 2^32 - 1)
     size_t idat; // bytes of compressed image data
     int palette; // PLTE's entries
+    int trns;    // a tRNS chunk: stb decodes an alpha channel
     size_t plte; // PLTE chunk's offset in the file, 0 if none
 } PngHeader;
 
@@ -110,6 +111,7 @@ static int png_walk_chunks(const unsigned char *d, size_t n, const char *name, P
         }
         if (strcmp(type, "IDAT") == 0) hd->idat += len;
         if (strcmp(type, "PLTE") == 0) hd->palette = (int)(len / 3), hd->plte = at;
+        if (strcmp(type, "tRNS") == 0) hd->trns = 1;
         // Apple's CgBI variant: its data is raw deflate, which stb switches
         // to past the inflate check below; Pillow cannot read it either.
         if (strcmp(type, "CgBI") == 0)
@@ -232,6 +234,55 @@ static int decode_gray16(const unsigned char *data, size_t size, const char *nam
     return 0;
 }
 
+/* Does decode_png copy the file to pad its palette? */
+static int palette_short(const PngHeader *hd) {
+    return hd->colour == 3 && hd->plte && hd->palette < (hd->depth >= 8 ? 256 : 1 << hd->depth);
+}
+
+static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
+
+/* What decoding a PNG holds at once beside the file, stage by stage (as
+ * test_decode_memory measures them): the inflate check
+ * (refuse_inflate_bomb); stb's compressed data, grown by doubling, and the
+ * inflated rows; those and the image at the file's channels (twice that
+ * for an interlaced one: its passes are images too); a palette's expansion; the
+ * conversion to RGB; from 16 bits to 8. Once freed, the inflated rows stay
+ * resident if glibc's heap served them (blocks up to 32 MB, its largest
+ * mmap threshold; bigger ones are unmapped when freed). */
+static size_t png_decode_memory(const PngHeader *hd) {
+    static const int channels[7] = {1, 0, 3, 1, 2, 0, 4};
+    enum { HEAP_KEEPS = 32 << 20 };
+    size_t raw = png_raw_size(hd);
+    if (raw == 0) return 0;
+    size_t px = (size_t)hd->w * hd->h, bps = hd->depth == 16 ? 2 : 1, rgb = px * 3;
+    size_t n = (size_t)channels[hd->colour] + (hd->trns && hd->colour != 3);
+    size_t image = px * n * bps, kept = raw <= HEAP_KEEPS ? raw : 0;
+    size_t peak = max2(hd->idat + raw, 2 * hd->idat + raw);
+    peak = max2(peak, raw + image * (hd->interlace ? 2 : 1));
+    if (hd->colour == 3) return max2(peak, raw + image + rgb);
+    if (hd->depth == 16 && hd->colour == 0) { // decode_gray16: to 16-bit grey, then RGB
+        if (n != 1) peak = max2(peak, kept + image + px * 2);
+        return max2(peak, kept + px * 2 + rgb);
+    }
+    if (n != 3) peak = max2(peak, kept + image + rgb * bps);
+    if (bps == 2) peak = max2(peak, kept + rgb * 2 + rgb);
+    return peak;
+}
+
+size_t image_decode_memory(const unsigned char *data, size_t size, int64_t max_pixels) {
+    const char *format = sniff(data, size);
+    size_t decoder = 0;
+    PngHeader hd = {0};
+    if (!format || size > IMAGE_MAX_FILE_BYTES) return size; // refused before decoding
+    if (strcmp(format, "JPEG") == 0) {
+        decoder = jpeg_decode_memory(data, size, max_pixels);
+    } else if (png_walk_chunks(data, size, "", &hd, NULL) == 0 &&
+               image_size_ok("", format, hd.file_w, hd.file_h, max_pixels, NULL) == 0) {
+        decoder = png_decode_memory(&hd) + (palette_short(&hd) ? size : 0);
+    }
+    return size + (decoder ? decoder + IMAGE_DECODE_SLACK : 0);
+}
+
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
                  Image *img, Error *e) {
     memset(img, 0, sizeof *img);
@@ -252,7 +303,7 @@ int image_decode(const unsigned char *data, size_t size, const char *name, int64
     int dw, dh, comp;
     if (hd.depth == 16 && hd.colour == 0) return decode_gray16(data, size, name, &hd, img, e);
     unsigned char *padded = NULL;
-    if (hd.colour == 3 && hd.plte && hd.palette < (hd.depth >= 8 ? 256 : 1 << hd.depth)) {
+    if (palette_short(&hd)) {
         if (pad_palette(data, size, &hd, &padded, &size) != 0)
             return error_set(e, "%s: out of memory for its palette", name);
         data = padded;
@@ -303,18 +354,19 @@ static int read_stdin(unsigned char **data, size_t *size, Error *e) {
     return 0;
 }
 
-int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
-    return image_load_digest(path, max_pixels, img, NULL, e);
+int image_read(const char *path, unsigned char **data, size_t *size, char *sha256, Error *e) {
+    *data = NULL, *size = 0;
+    if ((strcmp(path, "-") == 0 ? read_stdin(data, size, e) : read_file(path, data, size, e)) != 0)
+        return -1;
+    if (sha256) digest_bytes(*data, *size, sha256);
+    return 0;
 }
 
-int image_load_digest(const char *path, int64_t max_pixels, Image *img, char *sha256, Error *e) {
+int image_load(const char *path, int64_t max_pixels, Image *img, Error *e) {
     memset(img, 0, sizeof *img);
-    unsigned char *data = NULL;
-    size_t size = 0;
-    int from_stdin = strcmp(path, "-") == 0;
-    if ((from_stdin ? read_stdin(&data, &size, e) : read_file(path, &data, &size, e)) != 0)
-        return -1;
-    if (sha256) digest_bytes(data, size, sha256);
+    unsigned char *data;
+    size_t size;
+    if (image_read(path, &data, &size, NULL, e) != 0) return -1;
     int rc = image_decode(data, size, path, max_pixels, img, e);
     free(data);
     return rc;

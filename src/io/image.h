@@ -23,10 +23,20 @@
  * without compositing, 16-bit samples reduced to their high byte. Images
  * above IMAGE_MAX_SIDE a side or max_pixels in all are refused. */
 int image_load(const char *path, int64_t max_pixels, Image *img, Error *e);
-/* (path "-" reads standard input, to its end.) */
-/* The same, also writing the SHA-256 of the bytes read (digest.h's hex,
- * DIGEST_HEX chars) to sha256 once they are read, whatever the decoding. */
-int image_load_digest(const char *path, int64_t max_pixels, Image *img, char *sha256, Error *e);
+
+/* image_load in its steps, for a caller that budgets memory (pipeline.h).
+ * Reads a whole file (path "-": standard input, to its end), at most
+ * IMAGE_MAX_FILE_BYTES, into *data (malloc'd); writes the SHA-256 of its
+ * bytes (digest.h's hex, DIGEST_HEX chars) to sha256 unless NULL. */
+int image_read(const char *path, unsigned char **data, size_t *size, char *sha256, Error *e);
+/* The most memory image_decode of these bytes holds at once, the bytes
+ * included, from the header alone: about 3 bytes a pixel for a baseline
+ * JPEG, 9 for a progressive 4:4:4 one, 6 for an 8-bit RGB PNG, 16 for a
+ * 16-bit RGBA one (the decoders' buffers, stage by stage), plus
+ * IMAGE_DECODE_SLACK; just size for a file image_decode refuses from its
+ * header. test_decode_memory measures it against the decoders. */
+size_t image_decode_memory(const unsigned char *data, size_t size, int64_t max_pixels);
+enum { IMAGE_DECODE_SLACK = 4 << 20 }; // the decoders' tables and rows
 
 /* The same from bytes in memory; name is only used in messages. */
 int image_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,

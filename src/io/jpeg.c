@@ -9,9 +9,10 @@
 #include <jpeglib.h>
 
 /* libjpeg's own allocations (coefficient buffers of a progressive file,
- * line buffers) may take at most this much: a 16384x4096 progressive
- * 4:4:4 photo needs about 400 MB, the pixel limit's largest. */
-enum { JPEG_MAX_MEMORY = 512 << 20 };
+ * line buffers) may take at most this much: a 64-megapixel progressive
+ * CMYK file, the largest the pixel limit lets through, needs 512 MB of
+ * coefficients and a few MB more. */
+enum { JPEG_MAX_MEMORY = 544 << 20 };
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -83,6 +84,14 @@ static void to_rgb(uint8_t *out, const JSAMPLE *in, int width, int components) {
     }
 }
 
+/* What the marker walk below learns of the frame, for the memory estimate. */
+typedef struct {
+    int width, height, components;
+    int h[4], v[4]; // each component's sampling factors
+    int progressive; // SOF2, SOF6, SOF10 or SOF14
+    int first_scan;  // components in the first scan
+} JpegFrame;
+
 /* Pillow reads a JPEG's markers up to the first scan itself, in Python
  * (JpegImagePlugin.py, JpegImageFile._open), before libjpeg sees it, and
  * refuses some files libjpeg would decode. The same walk: bytes other
@@ -91,7 +100,8 @@ static void to_rgb(uint8_t *out, const JSAMPLE *in, int width, int components) {
  * 0xC0 to 0xFE has a length; a marker below 0xC0 (TEM, reserved) is "no
  * marker found"; a segment past the end, a frame header of other than 8
  * bits or 1, 3 or 4 components, and a short DQT table are refused too. */
-static int pillow_header_ok(const unsigned char *d, size_t n, const char *name, Error *e) {
+static int pillow_header_ok(const unsigned char *d, size_t n, const char *name, JpegFrame *f,
+                            Error *e) {
     size_t at = 2; // after SOI
     while (at < n) {
         if (d[at] != 0xFF) {
@@ -123,6 +133,12 @@ static int pillow_header_ok(const unsigned char *d, size_t n, const char *name, 
             return error_set(e, "%s: JPEG with %d-bit samples, %d components (Pillow, and so "
                              "guidedbp, reads 8 bits, 1, 3 or 4 components)", name, sn ? s[0] : 0,
                              sn >= 6 ? s[5] : 0);
+        if (sof && sn >= 6 + 3 * (size_t)s[5]) {
+            f->height = s[1] << 8 | s[2], f->width = s[3] << 8 | s[4], f->components = s[5];
+            f->progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE;
+            for (int c = 0; c < s[5]; c++) f->h[c] = s[7 + 3 * c] >> 4, f->v[c] = s[7 + 3 * c] & 15;
+        }
+        if (m == 0xDA) f->first_scan = sn ? s[0] : 0;
         for (size_t q = 0; m == 0xDB && q < sn;) {
             size_t table = 1 + 64 * (s[q] >> 4 ? 2 : 1);
             if (sn - q < table)
@@ -135,10 +151,37 @@ static int pillow_header_ok(const unsigned char *d, size_t n, const char *name, 
     return error_set(e, "%s: truncated JPEG (the file ends before its first scan)", name);
 }
 
+size_t jpeg_decode_memory(const unsigned char *data, size_t size, int64_t max_pixels) {
+    JpegFrame f = {0};
+    if (pillow_header_ok(data, size, "", &f, NULL) != 0 || f.width == 0 ||
+        image_size_ok("", "JPEG", f.width, f.height, max_pixels, NULL) != 0)
+        return 0;
+    size_t w = (size_t)f.width, h = (size_t)f.height, pixels = w * h * 3 + w * f.components;
+    // A file of more than one scan is decoded whole into DCT coefficients
+    // first (64 16-bit ones a block, each component's blocks padded to its
+    // sampling factors, as libjpeg's coefficient controller allocates them),
+    // within libjpeg's bound; one interleaved scan needs a row of blocks.
+    if (!f.progressive && f.first_scan >= f.components) return pixels;
+    int hmax = 1, vmax = 1;
+    for (int c = 0; c < f.components; c++) {
+        if (f.h[c] > hmax) hmax = f.h[c];
+        if (f.v[c] > vmax) vmax = f.v[c];
+    }
+    size_t coefficients = 0;
+    for (int c = 0; c < f.components; c++) {
+        if (f.h[c] < 1 || f.v[c] < 1) return 0; // libjpeg refuses it
+        size_t bw = (w * f.h[c] + 8 * hmax - 1) / (8 * hmax), bh = (h * f.v[c] + 8 * vmax - 1) / (8 * vmax);
+        bw = (bw + f.h[c] - 1) / f.h[c] * f.h[c], bh = (bh + f.v[c] - 1) / f.v[c] * f.v[c];
+        coefficients += bw * bh * 64 * 2;
+    }
+    return pixels + (coefficients < JPEG_MAX_MEMORY ? coefficients : JPEG_MAX_MEMORY);
+}
+
 int jpeg_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
                 Image *img, Error *e) {
     memset(img, 0, sizeof *img);
-    if (pillow_header_ok(data, size, name, e) != 0) return -1;
+    JpegFrame frame = {0};
+    if (pillow_header_ok(data, size, name, &frame, e) != 0) return -1;
     struct jpeg_decompress_struct cinfo;
     Decoder d = {0};
     cinfo.err = jpeg_std_error(&d.pub);

@@ -38,6 +38,12 @@ enum { JPEG_MAX_SCANS = 500 };
 int jpeg_decode(const unsigned char *data, size_t size, const char *name, int64_t max_pixels,
                 Image *img, Error *e);
 
+/* The most memory decoding data takes at once beside data, from its
+ * header: the RGB image, and the coefficients of every block when the file
+ * has more than one scan (a progressive file); 0 when jpeg_decode refuses
+ * the header (before allocating). Height 0 (a DNL marker) is refused too. */
+size_t jpeg_decode_memory(const unsigned char *data, size_t size, int64_t max_pixels);
+
 /* The libjpeg-turbo version guidedbp was built with, e.g. "2.1.5". */
 const char *jpeg_version(void);
 

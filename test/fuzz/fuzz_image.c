@@ -10,7 +10,8 @@
  * No single allocation may exceed what the image justifies: 16 bytes a
  * pixel (a 16-bit RGBA PNG's inflated rows, then its samples) plus 4 MB (the
  * 224x224 crop, resize tables); for a refused image, 16 bytes for each pixel
- * the limit allows. More is a bomb. (The target never calls stb itself:
+ * the limit allows. More is a bomb. A decoded image's blocks are within
+ * image_decode_memory's estimate, too. (The target never calls stb itself:
  * image_decode's checks must come before stb reads anything.)
  *
  * It also builds with MemorySanitizer (FUZZ_MSAN=1 sh test/fuzz/fuzz.sh): only
@@ -58,6 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (img.width < 1 || img.height < 1 || (int64_t)img.width * img.height > FUZZ_MAX_PIXELS ||
         !img.rgb)
         abort();
+    // The pipeline's decoding budget rests on this estimate: no block the
+    // decoders took may be larger than all it says they hold at once.
+    fuzz_check_alloc(image_decode_memory(data, size, FUZZ_MAX_PIXELS), "decoding's estimate");
 #ifdef FUZZ_ASAN
     // The pixels must be as many as the size says (ASan knows the block's extent).
     if (__asan_region_is_poisoned(img.rgb, (size_t)img.width * img.height * 3)) abort();
