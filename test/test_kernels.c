@@ -311,23 +311,30 @@ static void test_linear_matches_naive(void) {
     }
 }
 
-/* Each image of a batch gets the bits it gets alone, on any thread count. */
-static void test_linear_batch_and_threads_do_not_change_bits(void) {
-    int in = 3000, out = 300, batch = 3;
+/* Each image of a batch gets the bits it gets alone, on any thread count
+ * (which, with the batch, sets how the backward pass splits the columns). */
+static void linear_bits(int in, int out, int batch, int threads) {
     float *x = randn_buf((size_t)in * batch), *w = randn_buf((size_t)in * out), *b = randn_buf(out);
     float *dy = randn_buf((size_t)out * batch);
     float *y = malloc(sizeof(float) * out * batch), *y1 = malloc(sizeof(float) * out);
     float *dx = malloc(sizeof(float) * in * batch), *dx1 = malloc(sizeof(float) * in);
     for (int i = 0; i < out * batch; i += 3) dy[i] = 0.0f;
-    linear_forward(y, x, w, b, in, out, batch, 3);
-    linear_backward_input(dx, dy, w, in, out, batch, 3);
+    linear_forward(y, x, w, b, in, out, batch, threads);
+    linear_backward_input(dx, dy, w, in, out, batch, threads);
     for (int k = 0; k < batch; k++) {
         linear_forward(y1, x + (size_t)k * in, w, b, in, out, 1, 1);
         linear_backward_input(dx1, dy + (size_t)k * out, w, in, out, 1, 1);
         CHECK_MSG(memcmp(y1, y + (size_t)k * out, sizeof(float) * out) == 0, "forward, image %d", k);
-        CHECK_MSG(memcmp(dx1, dx + (size_t)k * in, sizeof(float) * in) == 0, "backward, image %d", k);
+        CHECK_MSG(memcmp(dx1, dx + (size_t)k * in, sizeof(float) * in) == 0,
+                  "%dx%d batch %d on %d threads: backward, image %d", out, in, batch, threads, k);
     }
     free(x), free(w), free(b), free(dy), free(y), free(y1), free(dx), free(dx1);
+}
+
+static void test_linear_batch_and_threads_do_not_change_bits(void) {
+    linear_bits(3000, 300, 3, 3);
+    linear_bits(9221, 61, 40, 2); // a batch whose gradients fill L2: shorter column runs
+    linear_bits(9221, 61, 5, 7);
 }
 
 int main(void) {

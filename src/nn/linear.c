@@ -19,6 +19,9 @@ typedef float Wide __attribute__((vector_size(WIDE * sizeof(float))));
  * Rows of W (forward) and columns of W (backward: 4 KB of each row, a page,
  * long enough runs for the hardware prefetcher). */
 enum { ROWS_PER_TASK = 64, COLS_PER_TASK = 1024 };
+/* The floats of dx a backward task may keep in flight: 256 KB, half of a
+ * Zen 3 or Skylake core's L2. */
+enum { L2_FLOATS = 64 << 10 };
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -44,6 +47,7 @@ typedef struct {
     float *out;
     const float *in, *w, *bias;
     int n_in, n_out, batch;
+    int cols; // backward: columns a task sums
 } Linear;
 
 /* Four rows of W against two images at a time: each weight vector loaded
@@ -79,37 +83,77 @@ CLONES static void forward_rows(void *ctx, int task) {
 
 void linear_forward(float *y, const float *x, const float *w, const float *bias, int in, int out,
                     int batch, int threads) {
-    Linear l = {y, x, w, bias, in, out, batch};
+    Linear l = {y, x, w, bias, in, out, batch, 0};
     parallel_for((out + ROWS_PER_TASK - 1) / ROWS_PER_TASK, threads, forward_rows, &l);
+}
+
+/* The nonzero entries of column b of dy's rows [o0, o1), in row order. */
+static int nonzero_rows(const Linear *l, int b, int o0, int o1, int *rows) {
+    int n = 0;
+    for (int o = o0; o < o1; o++)
+        if (l->in[(size_t)b * l->n_out + o] != 0.0f) rows[n++] = o;
+    return n;
+}
+
+/* dx[i0, i1) += g[0] r[0] + ... + g[n-1] r[n-1], added in that order with
+ * dx in registers, for n of 1 to 4: the same additions as a row at a time. */
+static inline __attribute__((always_inline)) void add_rows(float *dx, int i0, int i1,
+                                                           const float *const *r, const float *g,
+                                                           int n) {
+    int vec_end = i0 + (i1 - i0) / WIDE * WIDE, i = i0;
+    Wide g0 = g[0] - (Wide){0}, g1 = g[n > 1] - (Wide){0}, g2 = g[n > 2 ? 2 : 0] - (Wide){0},
+         g3 = g[n > 3 ? 3 : 0] - (Wide){0};
+    for (; i < vec_end; i += WIDE) {
+        Wide d, a, b, c, e;
+        LOAD(d, dx + i), LOAD(a, r[0] + i);
+        d += g0 * a;
+        if (n > 1) LOAD(b, r[1] + i), d += g1 * b;
+        if (n > 2) LOAD(c, r[2] + i), d += g2 * c;
+        if (n > 3) LOAD(e, r[3] + i), d += g3 * e;
+        STORE(dx + i, d);
+    }
+    for (; i < i1; i++)
+        for (int k = 0; k < n; k++) dx[i] += g[k] * r[k][i];
 }
 
 CLONES static void backward_cols(void *ctx, int task) {
     const Linear *l = ctx; // out = dx (batch, n_in), in = dy (batch, n_out)
-    int i0 = task * COLS_PER_TASK;
-    int i1 = i0 + COLS_PER_TASK < l->n_in ? i0 + COLS_PER_TASK : l->n_in;
-    int vec_end = i0 + (i1 - i0) / WIDE * WIDE;
+    int i0 = task * l->cols;
+    int i1 = i0 + l->cols < l->n_in ? i0 + l->cols : l->n_in;
     for (int b = 0; b < l->batch; b++) memset(l->out + (size_t)b * l->n_in + i0, 0, sizeof(float) * (i1 - i0));
-    for (int o = 0; o < l->n_out; o++) {
-        const float *row = l->w + (size_t)o * l->n_in;
+    // GROUP rows at a time, whose segments stay in L1 for every image; for
+    // each image the group's nonzero rows are added to its dx in row order.
+    enum { GROUP = 4 };
+    for (int o = 0; o < l->n_out; o += GROUP) {
+        int o1 = o + GROUP < l->n_out ? o + GROUP : l->n_out;
         for (int b = 0; b < l->batch; b++) {
-            float g = l->in[(size_t)b * l->n_out + o];
-            if (g == 0.0f) continue;
+            int rows[GROUP], n = nonzero_rows(l, b, o, o1, rows);
+            const float *r[GROUP];
+            float g[GROUP];
+            for (int k = 0; k < n; k++)
+                r[k] = l->w + (size_t)rows[k] * l->n_in, g[k] = l->in[(size_t)b * l->n_out + rows[k]];
             float *dx = l->out + (size_t)b * l->n_in;
-            Wide gv = g - (Wide){0}; // g in every element
-            int i = i0;
-            for (; i < vec_end; i += WIDE) {
-                Wide d, r;
-                LOAD(d, dx + i), LOAD(r, row + i);
-                d += gv * r;
-                STORE(dx + i, d);
+            // A constant n for each call, so each loop is compiled for it.
+            switch (n) {
+            case 1: add_rows(dx, i0, i1, r, g, 1); break;
+            case 2: add_rows(dx, i0, i1, r, g, 2); break;
+            case 3: add_rows(dx, i0, i1, r, g, 3); break;
+            case 4: add_rows(dx, i0, i1, r, g, 4); break;
+            default: break; // no nonzero row
             }
-            for (; i < i1; i++) dx[i] += g * row[i];
         }
     }
 }
 
 void linear_backward_input(float *dx, const float *dy, const float *w, int in, int out, int batch,
                            int threads) {
-    Linear l = {dx, dy, w, NULL, in, out, batch};
-    parallel_for((in + COLS_PER_TASK - 1) / COLS_PER_TASK, threads, backward_cols, &l);
+    Linear l = {dx, dy, w, NULL, in, out, batch, 0};
+    // Which task sums a column changes nothing (each sums its own columns
+    // in row order), so the split is free: one long run of each row per
+    // thread, as long as the batch's dx for it stays within L2.
+    int per_thread = (in + threads - 1) / threads, fits = L2_FLOATS / batch;
+    l.cols = per_thread < fits ? per_thread : fits;
+    l.cols = (l.cols + WIDE - 1) / WIDE * WIDE;
+    if (l.cols < COLS_PER_TASK) l.cols = COLS_PER_TASK;
+    parallel_for((in + l.cols - 1) / l.cols, threads, backward_cols, &l);
 }
