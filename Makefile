@@ -1,6 +1,6 @@
 # guidedbp: `make` builds ./guidedbp; see README.md for the other targets.
 CC      ?= cc
-PKGS    := libcjson stb libjpeg nettle
+PKGS    := libcjson stb libjpeg nettle zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # stb_image.h has no version macro, only its first line: --version reports it.

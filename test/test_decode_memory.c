@@ -152,13 +152,11 @@ static size_t png_rows(int w, int h, int bits, int interlace) {
 }
 
 static void chunk(Buf *b, const char *type, const Buf *data) {
-    uint32_t table[256];
-    png_crc_table(table);
     put32(b, (uint32_t)data->len);
     size_t at = b->len;
     buf_append(b, type, 4);
     if (data->len) buf_append(b, data->data, data->len);
-    put32(b, png_crc32(table, 0, b->data + at, data->len + 4));
+    put32(b, png_crc32(0, b->data + at, data->len + 4));
 }
 
 /* palette: PLTE's entries (colour type 3); trns: a tRNS chunk. */

@@ -85,11 +85,9 @@ static void test_round_trips(void) {
 }
 
 static void test_crc32_check_value(void) {
-    uint32_t table[256];
-    png_crc_table(table);
-    CHECK(png_crc32(table, 0, (const unsigned char *)"123456789", 9) == 0xCBF43926u);
+    CHECK(png_crc32(0, (const unsigned char *)"123456789", 9) == 0xCBF43926u);
     // Continuing a running CRC is the same as one pass.
-    CHECK(png_crc32(table, png_crc32(table, 0, (const unsigned char *)"1234", 4),
+    CHECK(png_crc32(png_crc32(0, (const unsigned char *)"1234", 4),
                     (const unsigned char *)"56789", 5) == 0xCBF43926u);
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <stb_image.h>
+#include <zlib.h>
 
 #include "io/digest.h"
 #include "io/jpeg.h"
@@ -86,8 +87,6 @@ typedef struct {
 
 static int png_walk_chunks(const unsigned char *d, size_t n, const char *name, PngHeader *hd,
                            Error *e) {
-    uint32_t table[256];
-    png_crc_table(table);
     size_t at = 8;
     for (int chunk = 0;; chunk++) {
         if (n - at < 12)
@@ -117,7 +116,7 @@ static int png_walk_chunks(const unsigned char *d, size_t n, const char *name, P
         if (strcmp(type, "CgBI") == 0)
             return error_set(e, "%s: Apple's CgBI PNG (iOS-optimised, not a standard PNG; Pillow "
                              "cannot read it either)", name);
-        if (png_crc32(table, 0, d + at + 4, (size_t)len + 4) != be32(d + at + 8 + len))
+        if (png_crc32(0, d + at + 4, (size_t)len + 4) != be32(d + at + 8 + len))
             return error_set(e, "%s: corrupt PNG (bad CRC in chunk '%s')", name, type);
         at += 12 + (size_t)len;
         if (strcmp(type, "IEND") == 0) return 0;
@@ -144,9 +143,11 @@ static size_t png_raw_size(const PngHeader *hd) {
 }
 
 /* A zlib stream can inflate a thousandfold: stb would grow its buffer to
- * whatever the IDAT chunks hold. Inflating them first into a buffer of
- * exactly the size the header promises refuses such a file in bounded
- * memory (the pixels themselves are then decoded by stb as usual). */
+ * whatever the IDAT chunks hold. Inflating them first with zlib, counting
+ * the bytes into a small window, refuses such a file in bounded memory
+ * before stb allocates anything. zlib is also Pillow's inflater: a stream
+ * it refuses (a bad Adler-32, which stb never checks) Pillow refuses too,
+ * "broken data stream". The pixels are then decoded by stb as usual. */
 static int refuse_inflate_bomb(const unsigned char *d, size_t n, const char *name,
                              const PngHeader *hd, Error *e) {
     size_t raw = png_raw_size(hd);
@@ -158,27 +159,33 @@ static int refuse_inflate_bomb(const unsigned char *d, size_t n, const char *nam
         return error_set(e, "%s: PNG of %dx%d at %d bits, colour type %d: its %zu MB of pixel data "
                          "is more than the PNG decoder takes (2 GB); convert it to 8 bits or "
                          "fewer pixels", name, hd->w, hd->h, hd->depth, hd->colour, raw >> 20);
-    unsigned char *idat = malloc(hd->idat ? hd->idat : 1), *out = malloc(raw + 1);
-    if (!idat || !out) {
-        free(idat);
-        free(out);
+    z_stream z = {0};
+    if (inflateInit(&z) != Z_OK)
         return error_set(e, "%s: out of memory checking its image data", name);
-    }
-    size_t got = 0;
-    for (size_t at = 8; at + 12 <= n;) {
+    unsigned char window[1 << 15];
+    size_t out = 0;
+    int rc = Z_OK;
+    for (size_t at = 8; at + 12 <= n && rc == Z_OK && out <= raw;) {
         uint32_t len = be32(d + at);
-        if (memcmp(d + at + 4, "IDAT", 4) == 0) memcpy(idat + got, d + at + 8, len), got += len;
         if (memcmp(d + at + 4, "IEND", 4) == 0) break;
+        if (memcmp(d + at + 4, "IDAT", 4) == 0) {
+            z.next_in = (unsigned char *)(uintptr_t)(d + at + 8), z.avail_in = len;
+            while (rc == Z_OK && z.avail_in > 0 && out <= raw) {
+                z.next_out = window, z.avail_out = sizeof window;
+                rc = inflate(&z, Z_NO_FLUSH);
+                out += sizeof window - z.avail_out;
+            }
+            if (rc == Z_BUF_ERROR) rc = Z_OK; // this chunk is used up; on to the next
+        }
         at += 12 + (size_t)len;
     }
-    int out_len = stbi_zlib_decode_buffer((char *)out, (int)raw + 1, (const char *)idat, (int)got);
-    free(idat);
-    free(out);
-    if (out_len >= 0) return 0; // less than needed is stb's to report
-    if (strcmp(stb_reason(), "output buffer limit") == 0)
+    const char *why = z.msg ? z.msg : "zlib error";
+    inflateEnd(&z);
+    if (out > raw)
         return error_set(e, "%s: corrupt PNG (its image data inflates to more than the %zu "
                          "bytes a %dx%d image needs)", name, raw, hd->w, hd->h);
-    return error_set(e, "%s: corrupt PNG data (%s)", name, stb_reason());
+    if (rc != Z_OK && rc != Z_STREAM_END) return error_set(e, "%s: corrupt PNG data (%s)", name, why);
+    return 0; // less than needed is stb's to report
 }
 
 /* A palette shorter than its depth allows: an index past it is, to
@@ -199,9 +206,7 @@ static int pad_palette(const unsigned char *d, size_t n, const PngHeader *hd, un
     memcpy(c + 4, "PLTE", 4);
     memcpy(c + 8, d + hd->plte + 8, (size_t)hd->palette * 3);
     for (int i = hd->palette; i < want; i++) c[8 + 3 * i] = c[9 + 3 * i] = c[10 + 3 * i] = (unsigned char)i;
-    uint32_t table[256];
-    png_crc_table(table);
-    uint32_t crc = png_crc32(table, 0, c + 4, len + 4);
+    uint32_t crc = png_crc32(0, c + 4, len + 4);
     c[8 + len] = (unsigned char)(crc >> 24), c[9 + len] = (unsigned char)(crc >> 16);
     c[10 + len] = (unsigned char)(crc >> 8), c[11 + len] = (unsigned char)crc;
     memcpy(c + 12 + len, d + hd->plte + old, n - hd->plte - old);
@@ -242,8 +247,7 @@ static int palette_short(const PngHeader *hd) {
 static size_t max2(size_t a, size_t b) { return a > b ? a : b; }
 
 /* What decoding a PNG holds at once beside the file, stage by stage (as
- * test_decode_memory measures them): the inflate check
- * (refuse_inflate_bomb); stb's compressed data, grown by doubling, and the
+ * test_decode_memory measures them): stb's compressed data, grown by doubling, and the
  * inflated rows; those and the image at the file's channels (twice that
  * for an interlaced one: its passes are images too); a palette's expansion; the
  * conversion to RGB; from 16 bits to 8. Once freed, the inflated rows stay
@@ -257,8 +261,7 @@ static size_t png_decode_memory(const PngHeader *hd) {
     size_t px = (size_t)hd->w * hd->h, bps = hd->depth == 16 ? 2 : 1, rgb = px * 3;
     size_t n = (size_t)channels[hd->colour] + (hd->trns && hd->colour != 3);
     size_t image = px * n * bps, kept = raw <= HEAP_KEEPS ? raw : 0;
-    size_t peak = max2(hd->idat + raw, 2 * hd->idat + raw);
-    peak = max2(peak, raw + image * (hd->interlace ? 2 : 1));
+    size_t peak = max2(2 * hd->idat + raw, raw + image * (hd->interlace ? 2 : 1));
     if (hd->colour == 3) return max2(peak, raw + image + rgb);
     if (hd->depth == 16 && hd->colour == 0) { // decode_gray16: to 16-bit grey, then RGB
         if (n != 1) peak = max2(peak, kept + image + px * 2);

@@ -6,19 +6,16 @@
 #include <string.h>
 
 #include <stb_image_write.h>
+#include <zlib.h>
 
-void png_crc_table(uint32_t table[256]) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
+uint32_t png_crc32(uint32_t crc, const unsigned char *p, size_t n) {
+    // zlib's crc32 takes an unsigned int length and is many times faster than a byte table.
+    for (size_t done = 0; done < n;) {
+        unsigned step = n - done > (1u << 30) ? 1u << 30 : (unsigned)(n - done);
+        crc = (uint32_t)crc32(crc, p + done, step);
+        done += step;
     }
-}
-
-uint32_t png_crc32(const uint32_t table[256], uint32_t crc, const unsigned char *p, size_t n) {
-    crc ^= 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-    return crc ^ 0xFFFFFFFFu;
+    return crc;
 }
 
 static void put32(unsigned char *p, uint32_t v) {
@@ -28,12 +25,12 @@ static void put32(unsigned char *p, uint32_t v) {
 
 /* A chunk whose data is already in out, from byte `start` (where its length
  * and type were reserved) on: fills in the length and appends the CRC. */
-static void end_chunk(Buf *out, size_t start, const uint32_t table[256]) {
+static void end_chunk(Buf *out, size_t start) {
     if (out->failed) return;
     size_t len = out->len - start - 8;
     put32(out->data + start, (uint32_t)len);
     unsigned char crc[4];
-    put32(crc, png_crc32(table, 0, out->data + start + 4, len + 4));
+    put32(crc, png_crc32(0, out->data + start + 4, len + 4));
     buf_append(out, crc, 4);
 }
 
@@ -71,8 +68,6 @@ static void zlib_stored(Buf *out, const uint8_t *raw, size_t n) {
 
 void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels) {
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    uint32_t table[256];
-    png_crc_table(table);
     // The image data: each row, filter type 0 (none), then its samples.
     size_t row = (size_t)w * channels, n = (size_t)h * (row + 1);
     uint8_t *raw = malloc(n);
@@ -93,17 +88,17 @@ void png_encode_stored(Buf *out, const uint8_t *px, int h, int w, int channels) 
     ihdr[8] = 8;                     // bits per sample
     ihdr[9] = channels == 1 ? 0 : 2; // grey or RGB; compression, filter, interlace 0
     buf_append(out, ihdr, sizeof ihdr);
-    end_chunk(out, start, table);
+    end_chunk(out, start);
 
     start = out->len;
     begin_chunk(out, "IDAT");
     zlib_stored(out, raw, n);
-    end_chunk(out, start, table);
+    end_chunk(out, start);
     free(raw);
 
     start = out->len;
     begin_chunk(out, "IEND");
-    end_chunk(out, start, table);
+    end_chunk(out, start);
 }
 
 static void to_buf(void *ctx, void *data, int size) { buf_append(ctx, data, (size_t)size); }
@@ -113,8 +108,6 @@ enum { PNG_HEAD = 8 + 8 + 13 + 4 };
 
 /* png with the text chunks inserted after its IHDR, into out. */
 static void insert_texts(Buf *out, const Buf *png, const PngText *texts, int n) {
-    uint32_t table[256];
-    png_crc_table(table);
     buf_append(out, png->data, PNG_HEAD);
     for (int i = 0; i < n; i++) {
         size_t start = out->len;
@@ -124,7 +117,7 @@ static void insert_texts(Buf *out, const Buf *png, const PngText *texts, int n) 
         buf_append(out, texts[i].keyword, strlen(texts[i].keyword));
         buf_append(out, "\0\0\0\0\0", 5);
         buf_append(out, texts[i].text, strlen(texts[i].text));
-        end_chunk(out, start, table);
+        end_chunk(out, start);
     }
     buf_append(out, png->data + PNG_HEAD, png->len - PNG_HEAD);
 }
@@ -182,8 +175,6 @@ int png_read_texts(const char *path, const char *const *keywords, int n, char **
     if (!f) return error_set(e, "%s: cannot open: %s", path, strerror(errno));
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     unsigned char head[8];
-    uint32_t table[256];
-    png_crc_table(table);
     int rc = 0;
     if (fread(head, 1, 8, f) != 8 || memcmp(head, signature, 8) != 0)
         rc = error_set(e, "%s: not a PNG", path);
@@ -212,7 +203,7 @@ int png_read_texts(const char *path, const char *const *keywords, int n, char **
         } else {
             memcpy(data, type, 4);
             data[len + 4] = '\0';
-            if (png_crc32(table, 0, (unsigned char *)data, (size_t)len + 4) != get32(crc)) {
+            if (png_crc32(0, (unsigned char *)data, (size_t)len + 4) != get32(crc)) {
                 rc = error_set(e, "%s: bad CRC in its %s chunk", path, type);
             } else {
                 const char *value, *key = chunk_text(type, data + 4, len, &value);

@@ -15,11 +15,9 @@
 #include "io/fileio.h"
 #include "util/error.h"
 
-/* The CRC-32 PNG chunks carry (ISO 3309, as zlib's crc32): fill a table
- * once, then continue a running crc, starting from 0. (A table per call
- * would cost a file of many tiny chunks 2048 steps a chunk.) */
-void png_crc_table(uint32_t table[256]);
-uint32_t png_crc32(const uint32_t table[256], uint32_t crc, const unsigned char *p, size_t n);
+/* The CRC-32 PNG chunks carry (ISO 3309, zlib's crc32), continuing a
+ * running crc that starts from 0. */
+uint32_t png_crc32(uint32_t crc, const unsigned char *p, size_t n);
 
 /* Appends an uncompressed PNG of (h, w, channels) 8-bit pixels, channels 1
  * (grey) or 3 (RGB), to out; out->failed reports a failed allocation. */

@@ -37,14 +37,14 @@ mkdir -p "$out/obj"
 base="-std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fno-omit-frame-pointer -Isrc"
 flags="$base -fsanitize=address,undefined -fno-sanitize-recover=all
        $(pkg-config --cflags libcjson stb libjpeg)"
-libs="$(pkg-config --libs libcjson stb libjpeg nettle) -lpthread -lm"
+libs="$(pkg-config --libs libcjson stb libjpeg nettle zlib) -lpthread -lm"
 
 if [ "${FUZZ_MSAN:-0}" = 1 ]; then
     # shellcheck disable=SC2086
     $CC $base -D_GNU_SOURCE $(pkg-config --cflags stb) -fsanitize=fuzzer,memory \
         -fsanitize-memory-track-origins -o "$out/fuzz_image_msan" test/fuzz/fuzz_image.c \
-        src/io/image.c src/io/raster.c src/io/jpeg.c src/io/png.c src/io/fileio.c src/io/resize.c src/io/preprocess.c src/util/error.c \
-        test/fuzz/stb_image_impl.c $(pkg-config --libs libjpeg) -lm || exit 2
+        src/io/image.c src/io/raster.c src/io/jpeg.c src/io/png.c src/io/fileio.c src/io/resize.c src/io/preprocess.c src/io/digest.c src/util/error.c \
+        test/fuzz/stb_image_impl.c $(pkg-config --libs libjpeg zlib nettle) -lm || exit 2
     targets=image_msan
 else
     for t in $targets; do

@@ -191,6 +191,15 @@ def png_bad_zlib():
     return PNG_SIG + ihdr(16, 16) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
+def png_bad_adler():
+    """A good PNG but for its zlib stream's Adler-32: stb never checks it;
+    zlib, and so Pillow ("broken data stream"), refuse it."""
+    raw = b"".join(b"\x00" + bytes(range(48)) for _ in range(16))
+    z = bytearray(zlib.compress(raw, 9))
+    z[-1] ^= 0xFF
+    return PNG_SIG + ihdr(16, 16) + chunk(b"IDAT", bytes(z)) + chunk(b"IEND", b"")
+
+
 def png_claims(w, h):
     """A valid header claiming w x h, then a tiny IDAT: a decompression bomb."""
     return (PNG_SIG + ihdr(w, h) + chunk(b"IDAT", zlib.compress(b"\x00" * 64, 9)) +
@@ -541,6 +550,7 @@ def image_cases():
         "i_signature_only.png": PNG_SIG,
         "i_bad_crc.png": png_bad_crc(),
         "i_bad_zlib.png": png_bad_zlib(),
+        "i_bad_adler.png": png_bad_adler(),
         "i_zero_width.png": png(0, 16, raw=b""),
         "i_bomb_60000x60000.png": png_claims(60000, 60000),
         "i_side_16385.png": png_claims(16385, 1),
@@ -614,6 +624,7 @@ MANIFEST = [
     ("i_signature_only.png", "image", 1, r"i_signature_only\.png: " + CORRUPT_PNG),
     ("i_bad_crc.png", "image", 1, r"i_bad_crc\.png: .*CRC"),
     ("i_bad_zlib.png", "image", 1, r"i_bad_zlib\.png: " + CORRUPT_PNG),
+    ("i_bad_adler.png", "image", 1, r"i_bad_adler\.png: corrupt PNG data \(incorrect data check\)"),
     ("i_zero_width.png", "image", 1, r"i_zero_width\.png: (corrupt PNG|PNG of 0x16 pixels)"),
     ("i_bomb_60000x60000.png", "image", 1, r"i_bomb_60000x60000\.png: PNG of 60000x60000 pixels is " + LIMITS),
     ("i_side_16385.png", "image", 1, r"i_side_16385\.png: PNG of 16385x1 pixels is " + LIMITS),
