@@ -19,20 +19,44 @@ static double now_ms(void) {
 /* The explainers and the per-pixel buffers at input size h x w, replacing
  * those of another size; on failure the pipeline holds none (the next
  * input tries again). */
+/* The images the network holds at once: the batch, or for a method of many
+ * passes per image (integrated gradients, SmoothGrad) up to
+ * PIPELINE_PASS_BATCH of its passes at once, within PIPELINE_PASS_MEMORY_MB
+ * (a pass's gradients are the same bits however many run together). */
+static int net_batch(const PipelineConfig *c, const Weights *w, int h, int wd, Error *e) {
+    int passes = c->spec.method == METHOD_INTEGRATED ? c->spec.steps : c->spec.smooth;
+    if (passes <= c->batch) return c->batch;
+    size_t one;
+    if (net_memory(w, h, wd, 1, &one, e) != 0) return -1;
+    size_t fit = ((size_t)PIPELINE_PASS_MEMORY_MB << 20) / (one ? one : 1);
+    int most = passes < PIPELINE_PASS_BATCH ? passes : PIPELINE_PASS_BATCH;
+    int b = fit < (size_t)most ? (int)fit : most;
+    return b > c->batch ? b : c->batch;
+}
+
 static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
     const PipelineConfig *c = &p->c;
     explain_free(&p->x);
     explain_free(&p->check);
     // The budget, checked before anything is allocated.
     size_t need = 0, check = 0;
-    if (net_memory(p->weights, h, w, c->batch, &need, e) != 0 ||
+    int batch = net_batch(c, p->weights, h, w, e);
+    if (batch < 0 || net_memory(p->weights, h, w, batch, &need, e) != 0 ||
         (c->check && net_memory(p->weights, h, w, 1, &check, e) != 0))
         return -1;
     double budget = c->max_memory > 0 ? (double)c->max_memory
-                                      : (double)c->batch * h * w * PIPELINE_BYTES_PER_PIXEL;
+                                      : (double)batch * h * w * PIPELINE_BYTES_PER_PIXEL;
+    // Passes at once are a speed-up, never a reason to refuse: past
+    // --max-memory they run a batch at a time.
+    if (batch > c->batch && (double)(need + check) > budget) {
+        batch = c->batch;
+        if (net_memory(p->weights, h, w, batch, &need, e) != 0) return -1;
+        budget = c->max_memory > 0 ? (double)c->max_memory
+                                   : (double)batch * h * w * PIPELINE_BYTES_PER_PIXEL;
+    }
     if ((double)(need + check) > budget) {
         error_set(e, "the model needs %zu MB for a batch of %d %dx%d input%s, more than %s%.0f MB%s",
-                  (need + check) >> 20, c->batch, w, h, c->batch == 1 ? "" : "s",
+                  (need + check) >> 20, batch, w, h, batch == 1 ? "" : "s",
                   c->max_memory > 0 ? "--max-memory's " : "the budget of ", budget / 1048576,
                   c->max_memory > 0 ? "" : " (10 KB an input pixel, more than any torchvision "
                   "model needs: are its layers this wide?); --max-memory MB raises it");
@@ -40,7 +64,7 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
     }
     free(p->pixels), free(p->crops), free(p->clean);
     p->pixels = p->crops = NULL, p->clean = NULL;
-    if (explain_init_size(&p->x, p->weights, &c->spec, h, w, c->batch, c->threads, c->isa, e) !=
+    if (explain_init_size(&p->x, p->weights, &c->spec, h, w, batch, c->threads, c->isa, e) !=
             0 ||
         (c->check &&
          explain_init_size(&p->check, p->weights, &c->spec, h, w, 1, c->threads, c->isa, e) != 0)) {

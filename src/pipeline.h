@@ -102,6 +102,11 @@ enum { PIPELINE_BAD_WEIGHTS = -3 };
 
 /* Images a group holds at most (--batch). */
 enum { PIPELINE_MAX_BATCH = 256 };
+/* A method of many passes an image (integrated gradients, SmoothGrad) runs
+ * up to this many of them at once when the batch is smaller, if the network
+ * then needs at most PIPELINE_PASS_MEMORY_MB: 8 is where AlexNet's
+ * throughput levels off (make bench); a VGG-16 pass, 370 MB, runs alone. */
+enum { PIPELINE_PASS_BATCH = 8, PIPELINE_PASS_MEMORY_MB = 512 };
 
 /* Counts of a finished (or stopped) run. */
 typedef struct {
