@@ -208,9 +208,17 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     int channels = style_channels(c->style), is_cam = method_is_cam(c->spec.method);
     const float *cam = p->x.cams ? p->x.cams + (size_t)slot * plane : NULL;
     uint8_t *picture = p->pixels + (size_t)slot * map;
-    res->flat = render_picture(picture, c->style, is_cam, p->x.maps + (size_t)slot * map, cam,
-                               p->crops ? p->crops + (size_t)slot * map : NULL, height,
-                               width) != 0;
+    float *heat = NULL;
+    if (c->style == STYLE_HEATMAP && !(heat = malloc(sizeof *heat * plane)))
+        return error_set(&res->err, "%s: out of memory", in->png);
+    int flat = render_picture(picture, heat, c->style, &c->overlay, is_cam,
+                              p->x.maps + (size_t)slot * map, cam,
+                              p->crops ? p->crops + (size_t)slot * map : NULL, height, width);
+    if (flat < 0) {
+        free(heat);
+        return error_set(&res->err, "%s: out of memory", in->png);
+    }
+    res->flat = flat != 0;
     // Gradient maps are noise to deflate; cams, heatmaps and pictures
     // upsampled to the photo's size are smooth and worth compressing.
     int compress = is_cam || c->style == STYLE_HEATMAP || c->full_size;
@@ -219,15 +227,20 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     if (c->full_size) {
         const Image *img = &p->images[slot];
         full = malloc((size_t)img->width * img->height * (size_t)channels);
-        if (!full)
+        if (!full) {
+            free(heat);
             return error_set(&res->err, "%s: out of memory for a %dx%d picture", in->png,
                              img->width, img->height);
-        if (render_full_size(full, c->style, picture, cam, img, &p->boxes[slot], &res->err) != 0) {
+        }
+        if (render_full_size(full, c->style, &c->overlay, picture, heat, img, &p->boxes[slot],
+                             &res->err) != 0) {
             free(full);
+            free(heat);
             return -1;
         }
         picture = full, h = img->height, w = img->width;
     }
+    free(heat);
     // Its provenance (pipeline.h), in the order a reader wants it.
     char *results = c->settings && c->results ? c->results(c->report_ctx, in, res) : NULL;
     PngText texts[4];

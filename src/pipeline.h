@@ -117,6 +117,7 @@ typedef void (*GroupDoneFn)(void *ctx, const PipelineCounts *counts);
 typedef struct {
     MethodSpec spec;
     Style style;
+    Overlay overlay;        // the heatmap style's colormap, alpha and sign
     CropMode crop;          // what of the resized image is explained; CROP_NONE runs one
                             // image at a time, each at its own size
     int full_size;          // pictures in the original image's frame

@@ -74,8 +74,26 @@ void cli_usage(FILE *f) {
             "      --baseline B       integrated gradients' start: black (the black image,\n"
             "                         default) or zero (zero after Normalize: the mean\n"
             "                         colour, Captum's default)\n"
-            "      --style NAME       color, gray, pos, neg; heatmap or gray for gradcam\n"
-            "                         (default: color; heatmap for gradcam)\n"
+            "      --style NAME       color, gray, pos, neg or heatmap (the map over the\n"
+            "                         photo); heatmap or gray for gradcam (default: color;\n"
+            "                         heatmap for gradcam)\n",
+            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS);
+    char maps[128], signs[64];
+    text_join(maps, sizeof maps, colormap_names, COLORMAPS, "", ", ");
+    text_join(signs, sizeof signs, sign_names, SIGNS, "", ", ");
+    snprintf(line, sizeof line, "heatmap: matplotlib's %s (default: %s)", maps,
+             colormap_names[COLORMAP_JET]);
+    fprintf(f, "      --colormap NAME    ");
+    text_wrap(f, line, 25, 25, 80);
+    fprintf(f,
+            "      --alpha A          heatmap: the colormap's weight over the photo, 0-1\n"
+            "                         (default: %g)\n", OVERLAY_DEFAULT_ALPHA);
+    snprintf(line, sizeof line, "heatmap of a map: the part shown, %s: the sum of |g| over "
+             "the colours, or the positive or negative part of their sum (default: %s)", signs,
+             sign_names[SIGN_ABS]);
+    fprintf(f, "      --sign PART        ");
+    text_wrap(f, line, 25, 25, 80);
+    fprintf(f,
             "      --crop MODE        center (default: the recipe's %dx%d center crop) or\n"
             "                         none (the whole image, shorter side %d, at most 8:1;\n"
             "                         one image a pass)\n"
@@ -89,8 +107,7 @@ void cli_usage(FILE *f) {
             "                         libjpeg-turbo's baseline code, somewhat slower\n"
             "  -q, --quiet            no results, progress or warnings; only errors\n"
             "\n",
-            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE,
-            CLI_DEFAULT_TOPK);
+            PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE, CLI_DEFAULT_TOPK);
     fprintf(f,
             "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
             "      --check class      similarity of the map to the map of another class\n"
@@ -276,6 +293,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
         OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_MAX_DECODE, OPT_PORTABLE,
+        OPT_COLORMAP, OPT_ALPHA, OPT_SIGN,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -299,6 +317,8 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"max-memory", required_argument, 0, OPT_MAX_MEMORY},
         {"max-decode-memory", required_argument, 0, OPT_MAX_DECODE},
         {"portable", no_argument, 0, OPT_PORTABLE},
+        {"colormap", required_argument, 0, OPT_COLORMAP}, {"alpha", required_argument, 0, OPT_ALPHA},
+        {"sign", required_argument, 0, OPT_SIGN},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -307,12 +327,14 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                    .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS,
                    .seed = CLI_DEFAULT_SEED,
                    .channel = -1, .noise = CLI_DEFAULT_NOISE, .steps = CLI_DEFAULT_STEPS,
-                   .guide = GUIDE_FEATURES};
+                   .guide = GUIDE_FEATURES,
+                   .overlay = {.colormap = COLORMAP_JET, .alpha = OVERLAY_DEFAULT_ALPHA}};
     opterr = 0; // messages are ours
     optind = 0; // a full reset of getopt's state, so cli_parse can run again
     char name[64];
     char names[256];
     int c, found, style_given = 0, baseline_given = 0;
+    const char *overlay_option = NULL, *sign_option = NULL; // given, for messages
     long long v;
     while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr0", longs, NULL)) != -1) {
         switch (c) {
@@ -360,6 +382,29 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                 return CLI_ERROR;
             o->style = (Style)found;
             style_given = 1;
+            break;
+        case OPT_COLORMAP:
+            if ((found = parse_choice("--colormap", optarg, colormap_names, 0, COLORMAPS, "", e)) < 0)
+                return CLI_ERROR;
+            o->overlay.colormap = (Colormap)found;
+            overlay_option = "--colormap";
+            break;
+        case OPT_ALPHA: {
+            char *end;
+            errno = 0;
+            o->overlay.alpha = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || errno == ERANGE || !(o->overlay.alpha >= 0.0) ||
+                o->overlay.alpha > 1.0)
+                return error_set(e, "--alpha %s: expected a number from 0 to 1 (the colormap's "
+                                 "weight over the photo)", optarg);
+            overlay_option = "--alpha";
+            break;
+        }
+        case OPT_SIGN:
+            if ((found = parse_choice("--sign", optarg, sign_names, 0, SIGNS, "", e)) < 0)
+                return CLI_ERROR;
+            o->overlay.sign = (Sign)found;
+            overlay_option = sign_option = "--sign";
             break;
         case OPT_FULL_SIZE: o->full_size = 1; break;
         case OPT_CROP:
@@ -457,9 +502,12 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)
         return error_set(e, "--style %s: a cam is shown as heatmap or gray",
                          style_names[o->style]);
-    if (!cam && o->style == STYLE_HEATMAP)
-        return error_set(e, "--style heatmap: only for -m gradcam (maps use color, gray, pos "
-                            "or neg)");
+    if (overlay_option && o->style != STYLE_HEATMAP)
+        return error_set(e, "%s: only with --style heatmap (the style is %s)", overlay_option,
+                         style_names[o->style]);
+    if (sign_option && cam)
+        return error_set(e, "--sign: -m %s's cam is not signed (it is at least 0)",
+                         method_names[o->method]);
     if (o->channel >= 0 && o->class_arg)
         return error_set(e, "--class %s: with --channel the target is the channel (the sum of its "
                          "activations), not a class; give one or the other", o->class_arg);

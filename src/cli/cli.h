@@ -56,6 +56,7 @@ typedef struct {
     int steps;              // --steps N for integrated
     Baseline baseline;      // --baseline for integrated
     Style style;
+    Overlay overlay;        // --colormap, --alpha, --sign: the heatmap's
     CropMode crop;          // --crop
     int full_size;
     CheckKind check;
