@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -265,6 +266,24 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     return rc;
 }
 
+/* What the map explains: "281 tabby", or the channel. */
+static void target_title(const PipelineConfig *c, int k, int classes, char *out, size_t len) {
+    const char *name = c->class_name ? c->class_name(k, classes) : NULL;
+    if (c->spec.layer >= 0)
+        snprintf(out, len, "channel %d", c->spec.channel);
+    else if (name)
+        snprintf(out, len, "%d %s", k, name);
+    else
+        snprintf(out, len, "%d", k);
+}
+
+static void strip_titles(const Pipeline *p, const Result *res, char (*text)[CHECK_TITLE_LEN]) {
+    char target[64], vs[64];
+    target_title(&p->c, res->target, p->x.classes, target, sizeof target);
+    target_title(&p->c, res->check.vs, p->x.classes, vs, sizeof vs);
+    check_titles(&res->check, p->c.check, target, vs, text);
+}
+
 /* The configured check of the image in `slot`, and its strip when asked; 0,
  * or -1 with res->err set. */
 static int run_check(Pipeline *p, int slot, Result *res) {
@@ -276,14 +295,18 @@ static int run_check(Pipeline *p, int slot, Result *res) {
     int tiles = c->check == CHECK_CLASS ? 2 : 1 + weights_layers(p->weights);
     float *maps = NULL;
     uint8_t *strip = NULL;
+    char (*text)[CHECK_TITLE_LEN] = NULL;
+    const char **titles = NULL;
     int rc = -1;
     if (!base) {
         error_set(&res->err, "check: out of memory");
         goto done;
     }
     explain_map3(&p->x, slot, base);
+    size_t strip_size = (size_t)(RENDER_STRIP_BAND + height) * width * 3 * (size_t)tiles;
     if (c->strip && (!(maps = malloc(sizeof *maps * map * (size_t)tiles)) ||
-                     !(strip = malloc(map * (size_t)tiles)))) {
+                     !(strip = malloc(strip_size)) || !(text = malloc(sizeof *text * tiles)) ||
+                     !(titles = malloc(sizeof *titles * tiles)))) {
         error_set(&res->err, "%s: out of memory for the check's strip", c->strip);
         goto done;
     }
@@ -316,15 +339,20 @@ static int run_check(Pipeline *p, int slot, Result *res) {
     }
     res->checked = 1;
     if (strip) {
-        if (render_strip(strip, maps, tiles, height, width) != 0) {
+        strip_titles(p, res, text);
+        for (int t = 0; t < tiles; t++) titles[t] = text[t];
+        if (render_strip(strip, maps, titles, tiles, height, width) != 0) {
             error_set(&res->err, "%s: out of memory", c->strip);
             goto done;
         }
-        if (png_write(c->strip, strip, height, width * tiles, 3, 0, NULL, 0, &res->err) != 0)
+        if (png_write(c->strip, strip, RENDER_STRIP_BAND + height, width * tiles, 3, 0, NULL, 0,
+                      &res->err) != 0)
             goto done;
     }
     rc = 0;
 done:
+    free(titles);
+    free(text);
     free(strip);
     free(maps);
     free(base);

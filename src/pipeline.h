@@ -134,6 +134,8 @@ typedef struct {
     int vs;                 // check class: the other class, or -1: the lowest-scoring
     uint64_t seed;          // check randomize: the re-drawn weights' seed
     const char *strip;      // a check's maps side by side (one input only), or NULL
+    const char *(*class_name)(int index, int classes); // a class's name for the strip's
+                                                       // titles, or NULL (none known)
     int64_t max_pixels;
     int64_t max_memory;     // bytes the networks may take (--max-memory); 0: batch x input
                             // pixels x PIPELINE_BYTES_PER_PIXEL

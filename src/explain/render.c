@@ -192,14 +192,26 @@ int render_picture(uint8_t *out, float *heat, Style style, const Overlay *ov, in
     return 0;
 }
 
-int render_strip(uint8_t *out, const float *maps, int tiles, int h, int w) {
-    size_t row = (size_t)w * 3, map = (size_t)h * row;
+int render_strip(uint8_t *out, const float *maps, const char *const *titles, int tiles, int h,
+                 int w) {
+    size_t row = (size_t)w * 3, map = (size_t)h * row, strip_row = row * (size_t)tiles;
     uint8_t *tile = malloc(map);
     if (!tile) return -1;
+    int strip_w = w * tiles;
+    memset(out, 0, strip_row * RENDER_STRIP_BAND);
+    static const uint8_t white[3] = {255, 255, 255};
     for (int t = 0; t < tiles; t++) {
+        const char *line = titles ? titles[t] : NULL;
+        for (int l = 0; line && l < RENDER_TITLE_LINES; l++) {
+            font_draw(out, strip_w, RENDER_STRIP_BAND, t * w + RENDER_TITLE_MARGIN,
+                      RENDER_TITLE_MARGIN + l * FONT_LINE, w - 2 * RENDER_TITLE_MARGIN, line, white);
+            line = strchr(line, '\n');
+            line = line ? line + 1 : NULL;
+        }
         render_color(tile, maps + (size_t)t * map, h, w);
         for (int y = 0; y < h; y++)
-            memcpy(out + ((size_t)y * tiles + t) * row, tile + (size_t)y * row, row);
+            memcpy(out + (RENDER_STRIP_BAND + (size_t)y) * strip_row + t * row,
+                   tile + (size_t)y * row, row);
     }
     free(tile);
     return 0;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "explain/colormaps.h"
+#include "explain/font.h"
 #include "io/image.h"
 #include "io/preprocess.h"
 #include "util/error.h"
@@ -93,9 +94,20 @@ int render_picture(uint8_t *out, float *heat, Style style, const Overlay *ov, in
 int render_full_size(uint8_t *out, Style style, const Overlay *ov, const uint8_t *picture,
                      const float *heat, const Image *img, const CropBox *box, Error *e);
 
-/* The color pictures of `tiles` maps (tiles, h, w, 3), each normalized on
- * its own, side by side into out (h, tiles * w, 3): a check's strip. -1
- * out of memory. */
-int render_strip(uint8_t *out, const float *maps, int tiles, int h, int w);
+/* A check's strip: the color pictures of `tiles` maps (tiles, h, w, 3),
+ * each normalized on its own, side by side under a band of titles; out is
+ * (RENDER_STRIP_BAND + h, tiles * w, 3). Tile t's title titles[t] (NULL:
+ * none) has up to RENDER_TITLE_LINES lines parted by '\n', drawn in white
+ * on the black band with font.h's glyphs from RENDER_TITLE_MARGIN pixels
+ * in; a line longer than its tile's width less the margins is cut there
+ * (never drawn over the next tile), further lines are dropped. -1 out of
+ * memory. */
+enum {
+    RENDER_TITLE_LINES = 2,
+    RENDER_TITLE_MARGIN = 2,
+    RENDER_STRIP_BAND = RENDER_TITLE_MARGIN + RENDER_TITLE_LINES * FONT_LINE,
+};
+int render_strip(uint8_t *out, const float *maps, const char *const *titles, int tiles, int h,
+                 int w);
 
 #endif
