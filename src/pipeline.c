@@ -27,7 +27,7 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
     // The budget, checked before anything is allocated.
     size_t need = 0, check = 0;
     if (net_memory(p->weights, h, w, c->batch, &need, e) != 0 ||
-        (c->check && net_memory(p->weights, h, w, 1, &check, e) != 0))
+        ((c->check || c->compare.n) && net_memory(p->weights, h, w, 1, &check, e) != 0))
         return -1;
     double budget = c->max_memory > 0 ? (double)c->max_memory
                                       : (double)c->batch * h * w * PIPELINE_BYTES_PER_PIXEL;
@@ -49,7 +49,8 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
         return -1;
     }
     size_t b = (size_t)c->batch, map = (size_t)h * w * 3;
-    int want_crops = c->style == STYLE_HEATMAP, want_clean = c->check != CHECK_NONE;
+    int want_crops = c->style == STYLE_HEATMAP || c->compare.n,
+        want_clean = c->check != CHECK_NONE || c->compare.n;
     p->pixels = malloc(b * map);
     if (want_crops) p->crops = malloc(b * map);
     if (want_clean) p->clean = malloc(sizeof *p->clean * b * map);
@@ -359,6 +360,65 @@ done:
     return rc;
 }
 
+/* The image in `slot` by each of c->compare's methods, for the same
+ * target, side by side in the strip; 0, or -1 with res->err set. */
+static int run_compare(Pipeline *p, int slot, Result *res) {
+    const PipelineConfig *c = &p->c;
+    const int height = p->x.height, width = p->x.width, tiles = c->compare.n;
+    size_t plane = (size_t)height * width, map = plane * 3;
+    uint8_t *pictures = malloc(map * (size_t)tiles), *one = malloc(map);
+    uint8_t *strip = malloc((size_t)(RENDER_STRIP_BAND + height) * width * 3 * (size_t)tiles);
+    float *heat = malloc(sizeof *heat * plane);
+    char target[64], text[METHODS][96];
+    const char *titles[METHODS];
+    int rc = -1;
+    if (!pictures || !one || !strip || !heat) {
+        error_set(&res->err, "%s: out of memory for the methods' strip", c->strip);
+        goto done;
+    }
+    target_title(c, res->target, p->x.classes, target, sizeof target);
+    for (int t = 0; t < tiles; t++) {
+        Method m = c->compare.method[t];
+        MethodSpec spec = c->spec;
+        spec.method = m;
+        if (method_has_cam(m) || m == METHOD_INTEGRATED) spec.smooth = 0;
+        Explainer x;
+        Error err;
+        if (explain_init_size(&x, p->weights, &spec, height, width, 1, c->threads, c->isa, &err) != 0) {
+            error_set(&res->err, "-m %s: %s", method_names[m], err.msg);
+            goto done;
+        }
+        memcpy(explain_input(&x, 0), p->clean + (size_t)slot * map, sizeof(float) * map);
+        int ran = explain_run(&x, 1, res->target, &err);
+        Style style = c->compare.style[t];
+        if (ran == 0 && render_picture(one, heat, style, &c->overlay, method_is_cam(m), x.maps,
+                                       x.cams, p->crops + (size_t)slot * map, height, width) < 0)
+            ran = error_set(&err, "out of memory");
+        explain_free(&x);
+        if (ran != 0) {
+            error_set(&res->err, "-m %s: %s", method_names[m], err.msg);
+            goto done;
+        }
+        // A gray picture's one channel in all three.
+        uint8_t *dst = pictures + (size_t)t * map;
+        for (size_t i = 0; i < map; i++)
+            dst[i] = style_channels(style) == 1 ? one[i / 3] : one[i];
+        snprintf(text[t], sizeof text[t], "%s %s\n%.60s", method_names[m], style_names[style],
+                 target);
+        titles[t] = text[t];
+    }
+    render_strip_pictures(strip, pictures, titles, tiles, height, width);
+    if (png_write(c->strip, strip, RENDER_STRIP_BAND + height, width * tiles, 3, 1, NULL, 0,
+                  &res->err) == 0)
+        rc = 0;
+done:
+    free(heat);
+    free(strip);
+    free(one);
+    free(pictures);
+    return rc;
+}
+
 /* The images of a group are decoded, and their outputs written, on the
  * threads (each image is one task and the same work on any thread, so
  * nothing depends on the thread count); the network runs them together. */
@@ -464,6 +524,8 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
             if (run_check(p, slots[i], &res[i]) != 0) res[i].status = RESULT_FAILED;
             res[i].ms += now_ms() - start;
         }
+        if (c->compare.n && res[i].status == RESULT_DONE && run_compare(p, slots[i], &res[i]) != 0)
+            res[i].status = RESULT_FAILED;
     }
     parallel_for(n, c->threads, write_task, &g);
     for (int i = 0; i < n; i++) {

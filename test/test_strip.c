@@ -1,7 +1,8 @@
-/* The strip of a check: its titles, the bitmap font (its glyphs are whole and
+/* The strips of a check and of --compare-methods: their titles, the bitmap font (its glyphs are whole and
  * distinct; a known string draws the expected pixels; text that does not
  * fit is cut, never drawn outside) and render_strip's layout (its size,
- * each tile's picture at its place, each title in its own tile's band). */
+ * each tile's picture at its place, each title in its own tile's band;
+ * each compared method's tile its own picture). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,12 @@
 #include "explain/check.h"
 #include "explain/font.h"
 #include "explain/render.h"
+#include "pipeline.h"
+#include "isa.h"
+#include "weights_cache.h"
 #include "test.h"
+
+#include <stb_image.h>
 
 static const uint8_t white[3] = {255, 255, 255};
 
@@ -151,11 +157,82 @@ static void test_check_titles(void) {
     CHECK_MSG(strcmp(text[2], "classifier.4\nsp_abs undef sp undef ssim 0.000") == 0, "%s", text[2]);
 }
 
+static WeightsCache cache;
+
+/* One image through the pipeline: its PNG at png, and with `compare` the
+ * methods' strip at strip. The target is class 281. */
+static int run_one(const Weights *w, Method m, Style style, const CompareMethods *compare,
+                   const char *png, const char *strip) {
+    Input in = {.path = "test/fixtures/images/cat.png", .png = (char *)png};
+    PipelineConfig c = {.spec = {.method = m, .guide = GUIDE_FEATURES, .layer = -1,
+                                 .cam_layer = 11, .steps = 4},
+                        .style = style, .overlay = {.colormap = COLORMAP_VIRIDIS, .alpha = 0.4},
+                        .target = 281, .vs = -1, .max_pixels = IMAGE_MAX_PIXELS, .batch = 1,
+                        .threads = 2, .isa = test_isa(), .strip = strip};
+    if (compare) c.compare = *compare;
+    Pipeline p;
+    PipelineCounts counts;
+    Error e = {0};
+    int ok = pipeline_init(&p, &c, w, 1, &e) == 0;
+    if (ok) {
+        ok = pipeline_run(&p, &in, 1, &counts, &e) == 0 && counts.done == 1;
+        pipeline_free(&p);
+    }
+    CHECK_MSG(ok, "%s: %s", png, e.msg);
+    return ok;
+}
+
+/* --compare-methods: each tile is, pixel for pixel, the picture the method
+ * makes on its own, under its title. */
+static void test_compare_methods_tiles(void) {
+    const Weights *w = weights_cached(&cache, "test/fixtures/golden/tiny.safetensors");
+    CHECK(w != NULL);
+    if (!w) return;
+    // features.11 is the tiny AlexNet's last ReLU, the cams' default layer.
+    CHECK(strcmp(w->graph.layers[11].name, "features.11") == 0);
+    CompareMethods cm = {.n = 4,
+                         .method = {METHOD_GUIDED, METHOD_GRADCAM, METHOD_INTEGRATED, METHOD_GRADIENT},
+                         .style = {STYLE_HEATMAP, STYLE_GRAY, STYLE_COLOR, STYLE_POS}};
+    char dir[] = "/tmp/guidedbp_test_strip_XXXXXX", strip[128], png[128];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(strip, sizeof strip, "%s/strip.png", dir);
+    snprintf(png, sizeof png, "%s/main.png", dir);
+    if (!run_one(w, METHOD_GUIDED, STYLE_COLOR, &cm, png, strip)) return;
+    int sw, sh, sc;
+    uint8_t *s = stbi_load(strip, &sw, &sh, &sc, 3);
+    CHECK_MSG(s && sw == 4 * 224 && sh == RENDER_STRIP_BAND + 224, "strip %dx%d", sw, sh);
+    for (int t = 0; s && sw == 4 * 224 && t < cm.n; t++) {
+        snprintf(png, sizeof png, "%s/%d.png", dir, t);
+        if (!run_one(w, cm.method[t], cm.style[t], NULL, png, NULL)) continue;
+        int pw, ph, pc, wrong = 0;
+        uint8_t *one = stbi_load(png, &pw, &ph, &pc, 3); // gray comes back in all three channels
+        CHECK(one && pw == 224 && ph == 224);
+        for (int y = 0; one && y < 224; y++)
+            wrong += memcmp(s + ((size_t)(RENDER_STRIP_BAND + y) * sw + t * 224) * 3,
+                            one + (size_t)y * 224 * 3, 224 * 3) != 0;
+        CHECK_MSG(wrong == 0, "tile %d (%s %s): %d rows differ from its own picture", t,
+                  method_names[cm.method[t]], style_names[cm.style[t]], wrong);
+        int lit = 0;
+        for (int y = 0; y < RENDER_STRIP_BAND; y++)
+            for (int x = 0; x < 224; x++) lit += s[((size_t)y * sw + t * 224 + x) * 3] != 0;
+        CHECK_MSG(lit > 0, "tile %d has no title", t);
+        stbi_image_free(one);
+        remove(png);
+    }
+    stbi_image_free(s);
+    remove(strip);
+    snprintf(png, sizeof png, "%s/main.png", dir);
+    remove(png);
+    remove(dir);
+}
+
 int main(void) {
     RUN(test_glyphs_are_whole_and_distinct);
     RUN(test_a_known_string);
     RUN(test_text_is_cut_not_spilled);
     RUN(test_strip_layout);
     RUN(test_check_titles);
+    RUN(test_compare_methods_tiles);
+    weights_cache_free(&cache);
     return test_summary();
 }

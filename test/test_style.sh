@@ -103,6 +103,34 @@ settings_hold_the_overlay() {
 }
 check "--skip-existing redoes a heatmap whose overlay changed" settings_hold_the_overlay
 
+compare_methods() {
+    "$GUIDEDBP" -q -w "$TINY" "$CAT" -c 281 --compare-methods guided,gradcam,integrated --steps 2 \
+        --style heatmap --strip "$TMP/cmp.png" -o "$TMP/main.png" || fail_with "the run failed" ||
+        return 1
+    [ "$(png_size "$TMP/cmp.png")" = 672x244 ] || fail_with "the strip is $(png_size "$TMP/cmp.png")" ||
+        return 1
+    [ "$(png_size "$TMP/main.png")" = 224x224 ] || fail_with "no main output" || return 1
+    expect 2 "--compare-methods needs --strip FILE.png" \
+        "$GUIDEDBP" -w "$TINY" "$CAT" --compare-methods guided,gradient -o "$TMP/r.png" || return 1
+    expect 2 "--compare-methods: not with --check" "$GUIDEDBP" -w "$TINY" "$CAT" --check class \
+        --compare-methods guided,gradient --strip "$TMP/rs.png" -o "$TMP/r.png" || return 1
+    expect 2 "--compare-methods guided: expected two or more methods" \
+        "$GUIDEDBP" -w "$TINY" "$CAT" --compare-methods guided --strip "$TMP/rs.png" || return 1
+    expect 2 "--compare-methods gradient,gradient: gradient twice" \
+        "$GUIDEDBP" -w "$TINY" "$CAT" --compare-methods gradient,gradient --strip "$TMP/rs.png" ||
+        return 1
+    expect 2 "--compare-methods guided,,gradcam: unknown method '' \(available: guided, " \
+        "$GUIDEDBP" -w "$TINY" "$CAT" --compare-methods guided,,gradcam --strip "$TMP/rs.png" ||
+        return 1
+    expect 2 "--compare-methods: gradcam explains a class, not --channel's channel" \
+        "$GUIDEDBP" -w "$TINY" "$CAT" --layer features.10 --channel 3 \
+        --compare-methods guided,gradcam --strip "$TMP/rs.png" || return 1
+    expect 2 "--strip .*only with one image" "$GUIDEDBP" -w "$TINY" "$TMP/in" -o "$TMP/d/" \
+        --compare-methods guided,gradient --strip "$TMP/rs.png" || return 1
+    [ ! -f "$TMP/rs.png" ] && [ ! -f "$TMP/r.png" ] || fail_with "a refused run wrote"
+}
+check "--compare-methods: the strip of several methods, and its refusals" compare_methods
+
 same_bytes() {
     for style in heatmap pos neg gray; do
         "$GUIDEDBP" -q -w "$TINY" "$TMP/in" --style "$style" --threads 1 --batch 1 -o "$TMP/b1/" &&

@@ -119,6 +119,10 @@ void cli_usage(FILE *f) {
             "      --seed N           seed of the re-drawn weights, and of --smooth's noise\n"
             "                         (default: %d)\n"
             "      --strip FILE.png   the compared maps side by side (one image only)\n"
+            "      --compare-methods LIST\n"
+            "                         the image's maps by each of LIST's methods (comma-\n"
+            "                         separated: guided,gradient,gradcam) side by side in\n"
+            "                         --strip, each titled, for the same class\n"
             "\n"
             "Batches:\n"
             "  -r, --recursive        take images from DIRs' subdirectories too\n"
@@ -263,6 +267,33 @@ static int parse_choice(const char *option, const char *text, const char *const 
     return found;
 }
 
+/* --compare-methods' list: two or more different method names, comma-separated. */
+static int parse_methods(const char *text, CompareMethods *out, Error *e) {
+    char names[256];
+    out->n = 0;
+    for (const char *p = text;; p++) {
+        size_t len = strcspn(p, ",");
+        char one[32];
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one - 1 ? len : sizeof one - 1), p);
+        int m = len < sizeof one ? text_index(one, method_names, 0, METHODS) : -1;
+        if (m < 0) {
+            text_join(names, sizeof names, method_names, METHODS, "", ", ");
+            return error_set(e, "--compare-methods %s: unknown method '%.*s' (available: %s)", text,
+                             (int)(len < 40 ? len : 40), p, names);
+        }
+        for (int i = 0; i < out->n; i++)
+            if (out->method[i] == (Method)m)
+                return error_set(e, "--compare-methods %s: %s twice", text, method_names[m]);
+        out->method[out->n++] = (Method)m;
+        p += len;
+        if (!*p) break;
+    }
+    if (out->n < 2)
+        return error_set(e, "--compare-methods %s: expected two or more methods, comma-separated",
+                         text);
+    return 0;
+}
+
 /* "I/N" with 0 <= I < N. */
 static int parse_shard(const char *text, int *shard, int *shards) {
     const char *slash = strchr(text, '/');
@@ -293,7 +324,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
         OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_MAX_DECODE, OPT_PORTABLE,
-        OPT_COLORMAP, OPT_ALPHA, OPT_SIGN,
+        OPT_COLORMAP, OPT_ALPHA, OPT_SIGN, OPT_COMPARE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -319,6 +350,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"portable", no_argument, 0, OPT_PORTABLE},
         {"colormap", required_argument, 0, OPT_COLORMAP}, {"alpha", required_argument, 0, OPT_ALPHA},
         {"sign", required_argument, 0, OPT_SIGN},
+        {"compare-methods", required_argument, 0, OPT_COMPARE},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -450,6 +482,9 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             break;
         case OPT_VS: o->vs_arg = optarg; break;
         case OPT_STRIP: o->strip = optarg; break;
+        case OPT_COMPARE:
+            if (parse_methods(optarg, &o->compare, e) != 0) return CLI_ERROR;
+            break;
         case OPT_SEED:
             if (parse_u64(optarg, &o->seed) != 0)
                 return error_set(e, "--seed %s: expected a whole number from 0 to %" PRIu64,
@@ -496,7 +531,27 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (o->null && !o->files_from) return error_set(e, "-0/--null needs --files-from");
     if (o->base && !*o->base) return error_set(e, "--base: the directory is empty");
     if (o->name && check_name(o, e) != 0) return -1;
-    if (o->strip && o->check == CHECK_NONE) return error_set(e, "--strip needs --check");
+    if (o->strip && o->check == CHECK_NONE && !o->compare.n)
+        return error_set(e, "--strip needs --check or --compare-methods");
+    if (o->compare.n && !o->strip)
+        return error_set(e, "--compare-methods needs --strip FILE.png (where the methods' strip "
+                            "goes)");
+    if (o->compare.n && o->check != CHECK_NONE)
+        return error_set(e, "--compare-methods: not with --check (--strip is one strip: the "
+                            "check's or the methods')");
+    int compares_integrated = 0;
+    for (int i = 0; i < o->compare.n; i++) {
+        Method m = o->compare.method[i];
+        compares_integrated |= m == METHOD_INTEGRATED;
+        if (o->channel >= 0 && method_has_cam(m))
+            return error_set(e, "--compare-methods: %s explains a class, not --channel's channel",
+                             method_names[m]);
+        // Each method's picture: --style when given and the method can show it
+        // (a cam that cannot is a heatmap), else the method's default.
+        o->compare.style[i] = !style_given ? cli_default_style(m)
+                              : method_is_cam(m) && o->style != STYLE_GRAY ? STYLE_HEATMAP
+                                                                           : o->style;
+    }
     int cam = method_is_cam(o->method), has_cam = method_has_cam(o->method);
     if (!style_given) o->style = cli_default_style(o->method);
     if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)
@@ -519,7 +574,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (o->layer && o->channel < 0 && !has_cam)
         return error_set(e, "--layer without --channel: only -m gradcam and guided-gradcam use a "
                             "layer by itself");
-    if (baseline_given && o->method != METHOD_INTEGRATED)
+    if (baseline_given && o->method != METHOD_INTEGRATED && !compares_integrated)
         return error_set(e, "--baseline: only for -m integrated");
     if (o->smooth && (has_cam || o->method == METHOD_INTEGRATED))
         return error_set(e, "--smooth: not with -m %s", method_names[o->method]);
@@ -531,12 +586,10 @@ int cli_method_spec(const Options *o, const Graph *g, MethodSpec *spec, Error *e
                          .channel = o->channel, .smooth = o->smooth, .noise = o->noise,
                          .seed = o->seed, .steps = o->steps, .baseline = o->baseline};
     int has_cam = method_has_cam(o->method);
-    if (has_cam && !o->layer) {
-        // The last ReLU of the convolutional part (features.11 for AlexNet).
-        for (int i = 0; i < g->n_layers; i++)
-            if (g->layers[i].kind == LAYER_RELU && g->layers[i].conv_part) spec->cam_layer = i;
-        return 0;
-    }
+    // The cams' layer unless --layer names one, for -m and --compare-methods:
+    // the last ReLU of the convolutional part (features.11 for AlexNet).
+    for (int i = 0; i < g->n_layers; i++)
+        if (g->layers[i].kind == LAYER_RELU && g->layers[i].conv_part) spec->cam_layer = i;
     const char *name = o->layer;
     if (!name) return 0;
     int l = graph_find(g, name);

@@ -192,27 +192,39 @@ int render_picture(uint8_t *out, float *heat, Style style, const Overlay *ov, in
     return 0;
 }
 
+/* Tile t of a strip of `tiles`: its title in the band, its picture (h, w,
+ * 3) below. */
+static void strip_tile(uint8_t *out, const uint8_t *picture, const char *title, int t, int tiles,
+                       int h, int w) {
+    size_t row = (size_t)w * 3, strip_row = row * (size_t)tiles;
+    static const uint8_t white[3] = {255, 255, 255};
+    for (int y = 0; y < RENDER_STRIP_BAND; y++) memset(out + y * strip_row + t * row, 0, row);
+    for (int l = 0; title && l < RENDER_TITLE_LINES; l++) {
+        font_draw(out, w * tiles, RENDER_STRIP_BAND, t * w + RENDER_TITLE_MARGIN,
+                  RENDER_TITLE_MARGIN + l * FONT_LINE, w - 2 * RENDER_TITLE_MARGIN, title, white);
+        title = strchr(title, '\n');
+        title = title ? title + 1 : NULL;
+    }
+    for (int y = 0; y < h; y++)
+        memcpy(out + (RENDER_STRIP_BAND + (size_t)y) * strip_row + t * row, picture + (size_t)y * row,
+               row);
+}
+
 int render_strip(uint8_t *out, const float *maps, const char *const *titles, int tiles, int h,
                  int w) {
-    size_t row = (size_t)w * 3, map = (size_t)h * row, strip_row = row * (size_t)tiles;
+    size_t map = (size_t)h * w * 3;
     uint8_t *tile = malloc(map);
     if (!tile) return -1;
-    int strip_w = w * tiles;
-    memset(out, 0, strip_row * RENDER_STRIP_BAND);
-    static const uint8_t white[3] = {255, 255, 255};
     for (int t = 0; t < tiles; t++) {
-        const char *line = titles ? titles[t] : NULL;
-        for (int l = 0; line && l < RENDER_TITLE_LINES; l++) {
-            font_draw(out, strip_w, RENDER_STRIP_BAND, t * w + RENDER_TITLE_MARGIN,
-                      RENDER_TITLE_MARGIN + l * FONT_LINE, w - 2 * RENDER_TITLE_MARGIN, line, white);
-            line = strchr(line, '\n');
-            line = line ? line + 1 : NULL;
-        }
         render_color(tile, maps + (size_t)t * map, h, w);
-        for (int y = 0; y < h; y++)
-            memcpy(out + (RENDER_STRIP_BAND + (size_t)y) * strip_row + t * row,
-                   tile + (size_t)y * row, row);
+        strip_tile(out, tile, titles ? titles[t] : NULL, t, tiles, h, w);
     }
     free(tile);
     return 0;
+}
+
+void render_strip_pictures(uint8_t *out, const uint8_t *pictures, const char *const *titles,
+                           int tiles, int h, int w) {
+    for (int t = 0; t < tiles; t++)
+        strip_tile(out, pictures + (size_t)t * h * w * 3, titles ? titles[t] : NULL, t, tiles, h, w);
 }

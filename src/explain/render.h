@@ -109,5 +109,8 @@ enum {
 };
 int render_strip(uint8_t *out, const float *maps, const char *const *titles, int tiles, int h,
                  int w);
+/* The same strip of pictures already made, (tiles, h, w, 3) RGB. */
+void render_strip_pictures(uint8_t *out, const uint8_t *pictures, const char *const *titles,
+                           int tiles, int h, int w);
 
 #endif
