@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,9 +17,6 @@ static double now_ms(void) {
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-/* The explainers and the per-pixel buffers at input size h x w, replacing
- * those of another size; on failure the pipeline holds none (the next
- * input tries again). */
 /* The images the network holds at once: the batch, or for a method of many
  * passes per image (integrated gradients, SmoothGrad) up to
  * PIPELINE_PASS_BATCH of its passes at once, within PIPELINE_PASS_MEMORY_MB
@@ -34,6 +32,9 @@ static int net_batch(const PipelineConfig *c, const Weights *w, int h, int wd, E
     return b > c->batch ? b : c->batch;
 }
 
+/* The explainers and the per-pixel buffers at input size h x w, replacing
+ * those of another size; on failure the pipeline holds none (the next
+ * input tries again). */
 static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
     const PipelineConfig *c = &p->c;
     explain_free(&p->x);
@@ -42,7 +43,7 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
     size_t need = 0, check = 0;
     int batch = net_batch(c, p->weights, h, w, e);
     if (batch < 0 || net_memory(p->weights, h, w, batch, &need, e) != 0 ||
-        (c->check && net_memory(p->weights, h, w, 1, &check, e) != 0))
+        ((c->check || c->compare.n) && net_memory(p->weights, h, w, 1, &check, e) != 0))
         return -1;
     double budget = c->max_memory > 0 ? (double)c->max_memory
                                       : (double)batch * h * w * PIPELINE_BYTES_PER_PIXEL;
@@ -72,7 +73,8 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
         return -1;
     }
     size_t b = (size_t)c->batch, map = (size_t)h * w * 3;
-    int want_crops = c->style == STYLE_HEATMAP, want_clean = c->check != CHECK_NONE;
+    int want_crops = c->style == STYLE_HEATMAP || c->compare.n,
+        want_clean = c->check != CHECK_NONE || c->compare.n;
     p->pixels = malloc(b * map);
     if (want_crops) p->crops = malloc(b * map);
     if (want_clean) p->clean = malloc(sizeof *p->clean * b * map);
@@ -232,9 +234,17 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     int channels = style_channels(c->style), is_cam = method_is_cam(c->spec.method);
     const float *cam = p->x.cams ? p->x.cams + (size_t)slot * plane : NULL;
     uint8_t *picture = p->pixels + (size_t)slot * map;
-    res->flat = render_picture(picture, c->style, is_cam, p->x.maps + (size_t)slot * map, cam,
-                               p->crops ? p->crops + (size_t)slot * map : NULL, height,
-                               width) != 0;
+    float *heat = NULL;
+    if (c->style == STYLE_HEATMAP && !(heat = malloc(sizeof *heat * plane)))
+        return error_set(&res->err, "%s: out of memory", in->png);
+    int flat = render_picture(picture, heat, c->style, &c->overlay, is_cam,
+                              p->x.maps + (size_t)slot * map, cam,
+                              p->crops ? p->crops + (size_t)slot * map : NULL, height, width);
+    if (flat < 0) {
+        free(heat);
+        return error_set(&res->err, "%s: out of memory", in->png);
+    }
+    res->flat = flat != 0;
     // Gradient maps are noise to deflate; cams, heatmaps and pictures
     // upsampled to the photo's size are smooth and worth compressing.
     int compress = is_cam || c->style == STYLE_HEATMAP || c->full_size;
@@ -243,15 +253,20 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     if (c->full_size) {
         const Image *img = &p->images[slot];
         full = malloc((size_t)img->width * img->height * (size_t)channels);
-        if (!full)
+        if (!full) {
+            free(heat);
             return error_set(&res->err, "%s: out of memory for a %dx%d picture", in->png,
                              img->width, img->height);
-        if (render_full_size(full, c->style, picture, cam, img, &p->boxes[slot], &res->err) != 0) {
+        }
+        if (render_full_size(full, c->style, &c->overlay, picture, heat, img, &p->boxes[slot],
+                             &res->err) != 0) {
             free(full);
+            free(heat);
             return -1;
         }
         picture = full, h = img->height, w = img->width;
     }
+    free(heat);
     // Its provenance (pipeline.h), in the order a reader wants it.
     char *results = c->settings && c->results ? c->results(c->report_ctx, in, res) : NULL;
     PngText texts[4];
@@ -276,6 +291,24 @@ static int write_outputs(Pipeline *p, const Input *in, int slot, Result *res) {
     return rc;
 }
 
+/* What the map explains: "281 tabby", or the channel. */
+static void target_title(const PipelineConfig *c, int k, int classes, char *out, size_t len) {
+    const char *name = c->class_name ? c->class_name(k, classes) : NULL;
+    if (c->spec.layer >= 0)
+        snprintf(out, len, "channel %d", c->spec.channel);
+    else if (name)
+        snprintf(out, len, "%d %s", k, name);
+    else
+        snprintf(out, len, "%d", k);
+}
+
+static void strip_titles(const Pipeline *p, const Result *res, char (*text)[CHECK_TITLE_LEN]) {
+    char target[64], vs[64];
+    target_title(&p->c, res->target, p->x.classes, target, sizeof target);
+    target_title(&p->c, res->check.vs, p->x.classes, vs, sizeof vs);
+    check_titles(&res->check, p->c.check, target, vs, text);
+}
+
 /* The configured check of the image in `slot`, and its strip when asked; 0,
  * or -1 with res->err set. */
 static int run_check(Pipeline *p, int slot, Result *res) {
@@ -287,14 +320,18 @@ static int run_check(Pipeline *p, int slot, Result *res) {
     int tiles = c->check == CHECK_CLASS ? 2 : 1 + weights_layers(p->weights);
     float *maps = NULL;
     uint8_t *strip = NULL;
+    char (*text)[CHECK_TITLE_LEN] = NULL;
+    const char **titles = NULL;
     int rc = -1;
     if (!base) {
         error_set(&res->err, "check: out of memory");
         goto done;
     }
     explain_map3(&p->x, slot, base);
+    size_t strip_size = (size_t)(RENDER_STRIP_BAND + height) * width * 3 * (size_t)tiles;
     if (c->strip && (!(maps = malloc(sizeof *maps * map * (size_t)tiles)) ||
-                     !(strip = malloc(map * (size_t)tiles)))) {
+                     !(strip = malloc(strip_size)) || !(text = malloc(sizeof *text * tiles)) ||
+                     !(titles = malloc(sizeof *titles * tiles)))) {
         error_set(&res->err, "%s: out of memory for the check's strip", c->strip);
         goto done;
     }
@@ -327,18 +364,82 @@ static int run_check(Pipeline *p, int slot, Result *res) {
     }
     res->checked = 1;
     if (strip) {
-        if (render_strip(strip, maps, tiles, height, width) != 0) {
+        strip_titles(p, res, text);
+        for (int t = 0; t < tiles; t++) titles[t] = text[t];
+        if (render_strip(strip, maps, titles, tiles, height, width) != 0) {
             error_set(&res->err, "%s: out of memory", c->strip);
             goto done;
         }
-        if (png_write(c->strip, strip, height, width * tiles, 3, 0, NULL, 0, &res->err) != 0)
+        if (png_write(c->strip, strip, RENDER_STRIP_BAND + height, width * tiles, 3, 0, NULL, 0,
+                      &res->err) != 0)
             goto done;
     }
     rc = 0;
 done:
+    free(titles);
+    free(text);
     free(strip);
     free(maps);
     free(base);
+    return rc;
+}
+
+/* The image in `slot` by each of c->compare's methods, for the same
+ * target, side by side in the strip; 0, or -1 with res->err set. */
+static int run_compare(Pipeline *p, int slot, Result *res) {
+    const PipelineConfig *c = &p->c;
+    const int height = p->x.height, width = p->x.width, tiles = c->compare.n;
+    size_t plane = (size_t)height * width, map = plane * 3;
+    uint8_t *pictures = malloc(map * (size_t)tiles), *one = malloc(map);
+    uint8_t *strip = malloc((size_t)(RENDER_STRIP_BAND + height) * width * 3 * (size_t)tiles);
+    float *heat = malloc(sizeof *heat * plane);
+    char target[64], text[METHODS][96];
+    const char *titles[METHODS];
+    int rc = -1;
+    if (!pictures || !one || !strip || !heat) {
+        error_set(&res->err, "%s: out of memory for the methods' strip", c->strip);
+        goto done;
+    }
+    target_title(c, res->target, p->x.classes, target, sizeof target);
+    for (int t = 0; t < tiles; t++) {
+        Method m = c->compare.method[t];
+        MethodSpec spec = c->spec;
+        spec.method = m;
+        if (method_has_cam(m) || m == METHOD_INTEGRATED) spec.smooth = 0;
+        Explainer x;
+        Error err;
+        if (explain_init_size(&x, p->weights, &spec, height, width, 1, c->threads, c->isa, &err) != 0) {
+            error_set(&res->err, "-m %s: %s", method_names[m], err.msg);
+            goto done;
+        }
+        memcpy(explain_input(&x, 0), p->clean + (size_t)slot * map, sizeof(float) * map);
+        int ran = explain_run(&x, 1, res->target, &err);
+        Style style = c->compare.style[t];
+        if (ran == 0 && render_picture(one, heat, style, &c->overlay, method_is_cam(m), x.maps,
+                                       x.cams, p->crops + (size_t)slot * map, height, width) < 0)
+            ran = error_set(&err, "out of memory");
+        explain_free(&x);
+        if (ran != 0) {
+            error_set(&res->err, "-m %s: %s", method_names[m], err.msg);
+            goto done;
+        }
+        // A gray picture's one channel in all three.
+        uint8_t *dst = pictures + (size_t)t * map;
+        for (size_t i = 0; i < map; i++)
+            dst[i] = style_channels(style) == 1 ? one[i / 3] : one[i];
+        snprintf(text[t], sizeof text[t], "%s %s\n%.60s", method_names[m], style_names[style],
+                 target);
+        titles[t] = text[t];
+    }
+    render_strip_pictures(strip, pictures, titles, tiles, height, width);
+    if (png_write(c->strip, strip, RENDER_STRIP_BAND + height, width * tiles, 3, 1, NULL, 0,
+                  &res->err) == 0)
+        rc = 0;
+done:
+    free(heat);
+    free(strip);
+    free(one);
+    free(pictures);
     return rc;
 }
 
@@ -447,6 +548,8 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
             if (run_check(p, slots[i], &res[i]) != 0) res[i].status = RESULT_FAILED;
             res[i].ms += now_ms() - start;
         }
+        if (c->compare.n && res[i].status == RESULT_DONE && run_compare(p, slots[i], &res[i]) != 0)
+            res[i].status = RESULT_FAILED;
     }
     parallel_for(n, c->threads, write_task, &g);
     for (int i = 0; i < n; i++) {

@@ -119,9 +119,18 @@ typedef void (*ReportFn)(void *ctx, const Input *in, const Result *res);
 typedef char *(*ResultsFn)(void *ctx, const Input *in, const Result *res);
 typedef void (*GroupDoneFn)(void *ctx, const PipelineCounts *counts);
 
+/* --compare-methods: one image's maps by several methods side by side, each
+ * in its own style, in one strip (PipelineConfig.strip). */
+typedef struct {
+    int n;                  // 0: none
+    Method method[METHODS]; // each different
+    Style style[METHODS];   // each method's picture
+} CompareMethods;
+
 typedef struct {
     MethodSpec spec;
     Style style;
+    Overlay overlay;        // the heatmap style's colormap, alpha and sign
     CropMode crop;          // what of the resized image is explained; CROP_NONE runs one
                             // image at a time, each at its own size
     int full_size;          // pictures in the original image's frame
@@ -137,7 +146,13 @@ typedef struct {
     CheckKind check;
     int vs;                 // check class: the other class, or -1: the lowest-scoring
     uint64_t seed;          // check randomize: the re-drawn weights' seed
-    const char *strip;      // a check's maps side by side (one input only), or NULL
+    const char *strip;      // a check's maps side by side (one input only), or NULL; or
+                            // with `compare`, the methods' pictures
+    CompareMethods compare; // each compared method runs with spec's settings (its method
+                            // changed; no SmoothGrad where it does not apply) on the
+                            // target of spec's map
+    const char *(*class_name)(int index, int classes); // a class's name for the strip's
+                                                       // titles, or NULL (none known)
     int64_t max_pixels;
     int64_t max_memory;     // bytes the networks may take (--max-memory); 0: batch x input
                             // pixels x PIPELINE_BYTES_PER_PIXEL
@@ -159,8 +174,10 @@ typedef struct {
     Image *images;          // (batch) the decoded images, kept for --full-size
     CropBox *boxes;         // (batch)
     uint8_t *crops;         // (batch, height, width, 3) the cropped photos, for heatmaps
+                            // (and the compared methods')
     uint8_t *pixels;        // (batch, height, width, 3) the pictures being written
-    float *clean;           // (batch, 3, height, width) the inputs, kept for the check
+    float *clean;           // (batch, 3, height, width) the inputs, kept for the check and
+                            // the compared methods
     Result *results;        // (batch)
     Budget decoding;        // the memory decoding takes, shared by the loading threads
     int has_budget;         // decoding is initialised

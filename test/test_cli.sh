@@ -202,8 +202,8 @@ PYEOF
     grep -q "features.0" "$TMP/r.err" && grep -q "map of 281 tabby" "$TMP/c.err" ||
         fail_with "no table on stderr" || return 1
     # 9 tiles of 224: the map, then the 8 cascading steps.
-    [ "$(head -c 24 "$TMP/strip.png" | tail -c 8 | od -An -tx1 | tr -d ' \n')" = 000007e0000000e0 ] ||
-        fail_with "the strip is not 2016x224"
+    [ "$(head -c 24 "$TMP/strip.png" | tail -c 8 | od -An -tx1 | tr -d ' \n')" = 000007e0000000f4 ] ||
+        fail_with "the strip is not 2016x244 (nine 224x224 maps under a 20-pixel band of titles)"
 }
 check "--check randomize and class: JSON records, tables, the strip" checks_in_json
 

@@ -55,15 +55,17 @@ static void test_bilinear_upsampling_is_pytorchs(void) {
 }
 
 static void test_heatmap_colours(void) {
-    // jet(0) = (0, 0, 0.5), jet(1) = (0.5, 0, 0); blended 50/50 with the photo.
+    // jet(0) = (0, 0, 0.5), jet(1) = (0.5, 0, 0): as matplotlib's bytes
+    // (truncated) 127; blended 50/50 with the photo, rint(63.5) = 64.
     const float cam[2] = {0.0f, 1.0f};
     const uint8_t black[6] = {0}, white[6] = {255, 255, 255, 255, 255, 255};
     uint8_t out[6];
-    render_heatmap(out, cam, black, 1, 2);
+    const Overlay jet = {.colormap = COLORMAP_JET, .alpha = 0.5};
+    render_heatmap(out, cam, black, 2, &jet);
     CHECK(out[0] == 0 && out[1] == 0 && out[2] == 64 && out[3] == 64 && out[4] == 0 &&
           out[5] == 0);
-    render_heatmap(out, cam, white, 1, 2);
-    CHECK(out[0] == 128 && out[2] == 192 && out[3] == 192 && out[4] == 128); // 191.5 rounds to even
+    render_heatmap(out, cam, white, 2, &jet);
+    CHECK(out[0] == 128 && out[2] == 191 && out[3] == 191 && out[4] == 128); // 127.5 to even
 }
 
 static cJSON *manifest;
@@ -216,39 +218,6 @@ static void run_cases(const cJSON *cases) {
     }
 }
 
-static void test_styles_match_the_python_tools(void) {
-    const cJSON *st;
-    uint8_t *ours = malloc(MAP);
-    int n = 0;
-    cJSON_ArrayForEach(st, cJSON_GetObjectItem(manifest, "styles")) {
-        const char *name = str(st, "style");
-        int found = name ? text_index(name, style_names, 0, STYLES) : -1;
-        CHECK_MSG(found >= 0, "style %s", name ? name : "?");
-        if (found < 0) continue;
-        Style style = (Style)found;
-        float *map = npy_load(str(st, "map"), MAP);
-        int w, h, ch;
-        uint8_t *ref = stbi_load(str(st, "png"), &w, &h, &ch, style_channels(style));
-        CHECK_MSG(map && ref && w == S && h == S, "%s: files", str(st, "png"));
-        if (map && ref) {
-            CHECK(render_styled(style, map, S, S, ours) >= 0);
-            int worst = 0, differ = 0;
-            for (int i = 0; i < PLANE * style_channels(style); i++) {
-                int d = abs((int)ours[i] - (int)ref[i]);
-                worst = d > worst ? d : worst;
-                differ += d != 0;
-            }
-            printf("  %-34s %-5s max %d, %d values differ\n", str(st, "map"), name, worst, differ);
-            CHECK_MSG(worst <= 1, "%s: off by %d", str(st, "png"), worst);
-            n++;
-        }
-        free(map);
-        stbi_image_free(ref);
-    }
-    CHECK(n >= 3);
-    free(ours);
-}
-
 int main(void) {
     RUN(test_gauss_legendre_nodes);
     RUN(test_bilinear_upsampling_is_pytorchs);
@@ -257,7 +226,6 @@ int main(void) {
     if (manifest) {
         RUN(test_methods_match_pytorch);
         RUN(test_derived_methods_match_pytorch);
-        RUN(test_styles_match_the_python_tools);
         RUN(test_guided_gradcam_uses_its_guide_scope);
     }
     cJSON_Delete(manifest);

@@ -74,8 +74,26 @@ void cli_usage(FILE *f) {
             "      --baseline B       integrated gradients' start: black (the black image,\n"
             "                         default) or zero (zero after Normalize: the mean\n"
             "                         colour, Captum's default)\n"
-            "      --style NAME       color, gray, pos, neg; heatmap or gray for gradcam\n"
-            "                         (default: color; heatmap for gradcam)\n"
+            "      --style NAME       color, gray, pos, neg or heatmap (the map over the\n"
+            "                         photo); heatmap or gray for gradcam (default: color;\n"
+            "                         heatmap for gradcam)\n",
+            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS);
+    char maps[128], signs[64];
+    text_join(maps, sizeof maps, colormap_names, COLORMAPS, "", ", ");
+    text_join(signs, sizeof signs, sign_names, SIGNS, "", ", ");
+    snprintf(line, sizeof line, "heatmap: matplotlib's %s (default: %s)", maps,
+             colormap_names[COLORMAP_JET]);
+    fprintf(f, "      --colormap NAME    ");
+    text_wrap(f, line, 25, 25, 80);
+    fprintf(f,
+            "      --alpha A          heatmap: the colormap's weight over the photo, 0-1\n"
+            "                         (default: %g)\n", OVERLAY_DEFAULT_ALPHA);
+    snprintf(line, sizeof line, "heatmap of a map: the part shown, %s: the sum of |g| over "
+             "the colours, or the positive or negative part of their sum (default: %s)", signs,
+             sign_names[SIGN_ABS]);
+    fprintf(f, "      --sign PART        ");
+    text_wrap(f, line, 25, 25, 80);
+    fprintf(f,
             "      --crop MODE        center (default: the recipe's %dx%d center crop) or\n"
             "                         none (the whole image, shorter side %d, at most 8:1;\n"
             "                         one image a pass)\n"
@@ -89,8 +107,7 @@ void cli_usage(FILE *f) {
             "                         libjpeg-turbo's baseline code, somewhat slower\n"
             "  -q, --quiet            no results, progress or warnings; only errors\n"
             "\n",
-            CLI_DEFAULT_NOISE, CLI_DEFAULT_STEPS, PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE,
-            CLI_DEFAULT_TOPK);
+            PREPROCESS_SIZE, PREPROCESS_SIZE, PREPROCESS_SIZE, CLI_DEFAULT_TOPK);
     fprintf(f,
             "Sanity checks (Adebayo et al. 2018), reported on stderr and in --json:\n"
             "      --check class      similarity of the map to the map of another class\n"
@@ -102,6 +119,10 @@ void cli_usage(FILE *f) {
             "      --seed N           seed of the re-drawn weights, and of --smooth's noise\n"
             "                         (default: %d)\n"
             "      --strip FILE.png   the compared maps side by side (one image only)\n"
+            "      --compare-methods LIST\n"
+            "                         the image's maps by each of LIST's methods (comma-\n"
+            "                         separated: guided,gradient,gradcam) side by side in\n"
+            "                         --strip, each titled, for the same class\n"
             "\n"
             "Batches:\n"
             "  -r, --recursive        take images from DIRs' subdirectories too\n"
@@ -246,6 +267,33 @@ static int parse_choice(const char *option, const char *text, const char *const 
     return found;
 }
 
+/* --compare-methods' list: two or more different method names, comma-separated. */
+static int parse_methods(const char *text, CompareMethods *out, Error *e) {
+    char names[256];
+    out->n = 0;
+    for (const char *p = text;; p++) {
+        size_t len = strcspn(p, ",");
+        char one[32];
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one - 1 ? len : sizeof one - 1), p);
+        int m = len < sizeof one ? text_index(one, method_names, 0, METHODS) : -1;
+        if (m < 0) {
+            text_join(names, sizeof names, method_names, METHODS, "", ", ");
+            return error_set(e, "--compare-methods %s: unknown method '%.*s' (available: %s)", text,
+                             (int)(len < 40 ? len : 40), p, names);
+        }
+        for (int i = 0; i < out->n; i++)
+            if (out->method[i] == (Method)m)
+                return error_set(e, "--compare-methods %s: %s twice", text, method_names[m]);
+        out->method[out->n++] = (Method)m;
+        p += len;
+        if (!*p) break;
+    }
+    if (out->n < 2)
+        return error_set(e, "--compare-methods %s: expected two or more methods, comma-separated",
+                         text);
+    return 0;
+}
+
 /* "I/N" with 0 <= I < N. */
 static int parse_shard(const char *text, int *shard, int *shards) {
     const char *slash = strchr(text, '/');
@@ -276,6 +324,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
         OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_MAX_DECODE, OPT_PORTABLE,
+        OPT_COLORMAP, OPT_ALPHA, OPT_SIGN, OPT_COMPARE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -299,6 +348,9 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"max-memory", required_argument, 0, OPT_MAX_MEMORY},
         {"max-decode-memory", required_argument, 0, OPT_MAX_DECODE},
         {"portable", no_argument, 0, OPT_PORTABLE},
+        {"colormap", required_argument, 0, OPT_COLORMAP}, {"alpha", required_argument, 0, OPT_ALPHA},
+        {"sign", required_argument, 0, OPT_SIGN},
+        {"compare-methods", required_argument, 0, OPT_COMPARE},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -307,12 +359,14 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                    .batch = 1, .shards = 1, .max_pixels = IMAGE_MAX_PIXELS,
                    .seed = CLI_DEFAULT_SEED,
                    .channel = -1, .noise = CLI_DEFAULT_NOISE, .steps = CLI_DEFAULT_STEPS,
-                   .guide = GUIDE_FEATURES};
+                   .guide = GUIDE_FEATURES,
+                   .overlay = {.colormap = COLORMAP_JET, .alpha = OVERLAY_DEFAULT_ALPHA}};
     opterr = 0; // messages are ours
     optind = 0; // a full reset of getopt's state, so cli_parse can run again
     char name[64];
     char names[256];
     int c, found, style_given = 0, baseline_given = 0;
+    const char *overlay_option = NULL, *sign_option = NULL; // given, for messages
     long long v;
     while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr0", longs, NULL)) != -1) {
         switch (c) {
@@ -361,6 +415,29 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             o->style = (Style)found;
             style_given = 1;
             break;
+        case OPT_COLORMAP:
+            if ((found = parse_choice("--colormap", optarg, colormap_names, 0, COLORMAPS, "", e)) < 0)
+                return CLI_ERROR;
+            o->overlay.colormap = (Colormap)found;
+            overlay_option = "--colormap";
+            break;
+        case OPT_ALPHA: {
+            char *end;
+            errno = 0;
+            o->overlay.alpha = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || errno == ERANGE || !(o->overlay.alpha >= 0.0) ||
+                o->overlay.alpha > 1.0)
+                return error_set(e, "--alpha %s: expected a number from 0 to 1 (the colormap's "
+                                 "weight over the photo)", optarg);
+            overlay_option = "--alpha";
+            break;
+        }
+        case OPT_SIGN:
+            if ((found = parse_choice("--sign", optarg, sign_names, 0, SIGNS, "", e)) < 0)
+                return CLI_ERROR;
+            o->overlay.sign = (Sign)found;
+            overlay_option = sign_option = "--sign";
+            break;
         case OPT_FULL_SIZE: o->full_size = 1; break;
         case OPT_CROP:
             if ((found = parse_choice("--crop", optarg, crop_names, 0, CROPS, "", e)) < 0)
@@ -405,6 +482,9 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             break;
         case OPT_VS: o->vs_arg = optarg; break;
         case OPT_STRIP: o->strip = optarg; break;
+        case OPT_COMPARE:
+            if (parse_methods(optarg, &o->compare, e) != 0) return CLI_ERROR;
+            break;
         case OPT_SEED:
             if (parse_u64(optarg, &o->seed) != 0)
                 return error_set(e, "--seed %s: expected a whole number from 0 to %" PRIu64,
@@ -451,15 +531,38 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (o->null && !o->files_from) return error_set(e, "-0/--null needs --files-from");
     if (o->base && !*o->base) return error_set(e, "--base: the directory is empty");
     if (o->name && check_name(o, e) != 0) return -1;
-    if (o->strip && o->check == CHECK_NONE) return error_set(e, "--strip needs --check");
+    if (o->strip && o->check == CHECK_NONE && !o->compare.n)
+        return error_set(e, "--strip needs --check or --compare-methods");
+    if (o->compare.n && !o->strip)
+        return error_set(e, "--compare-methods needs --strip FILE.png (where the methods' strip "
+                            "goes)");
+    if (o->compare.n && o->check != CHECK_NONE)
+        return error_set(e, "--compare-methods: not with --check (--strip is one strip: the "
+                            "check's or the methods')");
+    int compares_integrated = 0;
+    for (int i = 0; i < o->compare.n; i++) {
+        Method m = o->compare.method[i];
+        compares_integrated |= m == METHOD_INTEGRATED;
+        if (o->channel >= 0 && method_has_cam(m))
+            return error_set(e, "--compare-methods: %s explains a class, not --channel's channel",
+                             method_names[m]);
+        // Each method's picture: --style when given and the method can show it
+        // (a cam that cannot is a heatmap), else the method's default.
+        o->compare.style[i] = !style_given ? cli_default_style(m)
+                              : method_is_cam(m) && o->style != STYLE_GRAY ? STYLE_HEATMAP
+                                                                           : o->style;
+    }
     int cam = method_is_cam(o->method), has_cam = method_has_cam(o->method);
     if (!style_given) o->style = cli_default_style(o->method);
     if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)
         return error_set(e, "--style %s: a cam is shown as heatmap or gray",
                          style_names[o->style]);
-    if (!cam && o->style == STYLE_HEATMAP)
-        return error_set(e, "--style heatmap: only for -m gradcam (maps use color, gray, pos "
-                            "or neg)");
+    if (overlay_option && o->style != STYLE_HEATMAP)
+        return error_set(e, "%s: only with --style heatmap (the style is %s)", overlay_option,
+                         style_names[o->style]);
+    if (sign_option && cam)
+        return error_set(e, "--sign: -m %s's cam is not signed (it is at least 0)",
+                         method_names[o->method]);
     if (o->channel >= 0 && o->class_arg)
         return error_set(e, "--class %s: with --channel the target is the channel (the sum of its "
                          "activations), not a class; give one or the other", o->class_arg);
@@ -471,7 +574,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     if (o->layer && o->channel < 0 && !has_cam)
         return error_set(e, "--layer without --channel: only -m gradcam and guided-gradcam use a "
                             "layer by itself");
-    if (baseline_given && o->method != METHOD_INTEGRATED)
+    if (baseline_given && o->method != METHOD_INTEGRATED && !compares_integrated)
         return error_set(e, "--baseline: only for -m integrated");
     if (o->smooth && (has_cam || o->method == METHOD_INTEGRATED))
         return error_set(e, "--smooth: not with -m %s", method_names[o->method]);
@@ -483,12 +586,10 @@ int cli_method_spec(const Options *o, const Graph *g, MethodSpec *spec, Error *e
                          .channel = o->channel, .smooth = o->smooth, .noise = o->noise,
                          .seed = o->seed, .steps = o->steps, .baseline = o->baseline};
     int has_cam = method_has_cam(o->method);
-    if (has_cam && !o->layer) {
-        // The last ReLU of the convolutional part (features.11 for AlexNet).
-        for (int i = 0; i < g->n_layers; i++)
-            if (g->layers[i].kind == LAYER_RELU && g->layers[i].conv_part) spec->cam_layer = i;
-        return 0;
-    }
+    // The cams' layer unless --layer names one, for -m and --compare-methods:
+    // the last ReLU of the convolutional part (features.11 for AlexNet).
+    for (int i = 0; i < g->n_layers; i++)
+        if (g->layers[i].kind == LAYER_RELU && g->layers[i].conv_part) spec->cam_layer = i;
     const char *name = o->layer;
     if (!name) return 0;
     int l = graph_find(g, name);

@@ -17,6 +17,7 @@
 #include "explain/render.h"
 #include "nn/graph.h"
 #include "nn/net.h"
+#include "pipeline.h"
 #include "util/error.h"
 
 #define GUIDEDBP_VERSION "0.4.0"
@@ -56,11 +57,13 @@ typedef struct {
     int steps;              // --steps N for integrated
     Baseline baseline;      // --baseline for integrated
     Style style;
+    Overlay overlay;        // --colormap, --alpha, --sign: the heatmap's
     CropMode crop;          // --crop
     int full_size;
     CheckKind check;
     const char *vs_arg;     // --vs CLASS for --check class; NULL: the lowest-scoring
     const char *strip;      // --strip FILE.png: the maps of a check side by side
+    CompareMethods compare; // --compare-methods LIST: methods side by side in the strip
     uint64_t seed;          // --seed: SmoothGrad's noise, --check randomize's weights
 } Options;
 

@@ -121,6 +121,12 @@ char *provenance_settings(const Options *o, const char *weights, const char *dig
         cJSON_AddStringToObject(s, "baseline", baseline_names[spec->baseline]);
     }
     cJSON_AddStringToObject(s, "style", style_names[o->style]);
+    if (o->style == STYLE_HEATMAP) {
+        cJSON *ov = cJSON_AddObjectToObject(s, "overlay");
+        cJSON_AddStringToObject(ov, "colormap", colormap_names[o->overlay.colormap]);
+        cJSON_AddNumberToObject(ov, "alpha", o->overlay.alpha);
+        if (!method_is_cam(m)) cJSON_AddStringToObject(ov, "sign", sign_names[o->overlay.sign]);
+    }
     cJSON_AddStringToObject(s, "crop", crop_names[o->crop]);
     cJSON_AddBoolToObject(s, "full_size", o->full_size);
     cJSON_AddBoolToObject(s, "portable", o->portable);

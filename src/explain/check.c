@@ -1,5 +1,6 @@
 #include "explain/check.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,4 +69,29 @@ int check_randomize(Explainer *x, const Weights *w, const float *input, const fl
     weights_free(&view);
     free(other);
     return rc;
+}
+
+static const char *three_places(double v, char *buf, size_t len) {
+    if (isnan(v)) return "undef";
+    snprintf(buf, len, "%.3f", v);
+    return buf;
+}
+
+static void similarity_title(char *out, const char *what, const Similarity *s) {
+    char a[16], b[16], c[16];
+    snprintf(out, CHECK_TITLE_LEN, "%.64s\nsp_abs %s sp %s ssim %s", what,
+             three_places(s->spearman_abs, a, sizeof a), three_places(s->spearman, b, sizeof b),
+             three_places(s->ssim, c, sizeof c));
+}
+
+void check_titles(const CheckResult *r, CheckKind kind, const char *target, const char *vs,
+                  char (*text)[CHECK_TITLE_LEN]) {
+    if (kind == CHECK_CLASS) {
+        snprintf(text[0], CHECK_TITLE_LEN, "%.64s\nthe class explained", target);
+        similarity_title(text[1], vs, &r->class_sim);
+        return;
+    }
+    snprintf(text[0], CHECK_TITLE_LEN, "original\n%.64s", target);
+    for (int s = 0; s < r->steps; s++)
+        similarity_title(text[1 + s], r->cascading[s].layer, &r->cascading[s].sim);
 }

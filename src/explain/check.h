@@ -54,4 +54,13 @@ int check_class(Explainer *x, const float *input, const float *map, int vs, Chec
 int check_randomize(Explainer *x, const Weights *w, const float *input, const float *map,
                     int target, uint64_t seed, CheckResult *r, float *maps, Error *e);
 
+/* The titles of a check's strip (render_strip), a line naming each map
+ * and a line of its similarities to the first: for class, `target` (the
+ * map's class, "281 tabby") then `vs` (the other's); for randomize,
+ * "original" over `target`, then each cascading step's layer. Numbers have
+ * three decimals, NaN is "undef". text holds one title a tile. */
+enum { CHECK_TITLE_LEN = 160 };
+void check_titles(const CheckResult *r, CheckKind kind, const char *target, const char *vs,
+                  char (*text)[CHECK_TITLE_LEN]);
+
 #endif

@@ -9,6 +9,8 @@
 
 const char *const style_names[] = {"color", "gray", "pos", "neg", "heatmap"};
 _Static_assert(sizeof style_names / sizeof *style_names == STYLES, "a name for each value");
+const char *const sign_names[] = {"abs", "pos", "neg"};
+_Static_assert(sizeof sign_names / sizeof *sign_names == SIGNS, "a name for each value");
 
 int style_channels(Style style) { return style == STYLE_GRAY ? 1 : 3; }
 
@@ -22,67 +24,90 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* np.percentile(x, 99) of x[0, n), n > 0, sorting x: the linear
+ * interpolation at rank 0.99 (n - 1), NumPy's _lerp (from the upper value
+ * when the fraction is 0.5 or more). */
+static double percentile99(double *x, size_t n) {
+    qsort(x, n, sizeof *x, cmp_double);
+    double rank = 0.99 * (double)(n - 1);
+    size_t below = (size_t)rank, above = below + 1 < n ? below + 1 : n - 1;
+    double t = rank - (double)below, d = x[above] - x[below];
+    return t >= 0.5 ? x[above] - d * (1.0 - t) : x[below] + d * t;
+}
+
+/* The gray style's values of a map's `sign` part, in [0, 1], into v (h w):
+ * 1 when there is no contrast (v all 0), -1 out of memory. */
+static int scaled_sums(double *v, const float *hwc, size_t n, Sign sign) {
+    double *sorted = malloc(sizeof *sorted * n);
+    if (!sorted) return -1;
+    for (size_t p = 0; p < n; p++) {
+        double a = hwc[3 * p], b = hwc[3 * p + 1], c = hwc[3 * p + 2], sum = a + b + c;
+        v[p] = sign == SIGN_ABS ? fabs(a) + fabs(b) + fabs(c)
+               : sign == SIGN_POS ? (sum > 0.0 ? sum : 0.0)
+                                  : (-sum > 0.0 ? -sum : 0.0);
+    }
+    memcpy(sorted, v, sizeof *v * n);
+    double p99 = percentile99(sorted, n), lo = sorted[0];
+    free(sorted);
+    for (size_t p = 0; p < n; p++) {
+        double x = p99 > lo ? (v[p] - lo) / (p99 - lo) : 0.0;
+        v[p] = x < 0.0 ? 0.0 : x > 1.0 ? 1.0 : x;
+    }
+    return p99 > lo ? 0 : 1;
+}
+
+int render_heat(float *heat, const float *hwc, int h, int w, Sign sign) {
+    size_t n = (size_t)h * w;
+    double *v = malloc(sizeof *v * n);
+    if (!v) return -1;
+    int rc = scaled_sums(v, hwc, n, sign);
+    for (size_t p = 0; rc >= 0 && p < n; p++) heat[p] = (float)v[p];
+    free(v);
+    return rc;
+}
+
 int render_styled(Style style, const float *hwc, int h, int w, uint8_t *out) {
     size_t n = (size_t)h * w;
+    double *v = malloc(sizeof *v * (style == STYLE_GRAY ? n : 3 * n));
+    if (!v) return -1;
+    int rc;
     if (style == STYLE_GRAY) {
-        double *s = malloc(sizeof *s * n), *sorted = malloc(sizeof *sorted * n);
-        if (!s || !sorted) {
-            free(s);
-            free(sorted);
-            return -1;
+        rc = scaled_sums(v, hwc, n, SIGN_ABS);
+        for (size_t p = 0; rc >= 0 && p < n; p++) out[p] = to_byte(v[p]);
+    } else {
+        // The part's nonzero values, for their percentile.
+        double sign = style == STYLE_POS ? 1.0 : -1.0;
+        size_t m = 0;
+        for (size_t i = 0; i < 3 * n; i++)
+            if (sign * (double)hwc[i] > 0.0) v[m++] = sign * (double)hwc[i];
+        double p99 = m > 0 ? percentile99(v, m) : 0.0;
+        for (size_t i = 0; i < 3 * n; i++) {
+            double part = sign * (double)hwc[i];
+            out[i] = p99 > 0.0 ? to_byte((part > 0.0 ? part : 0.0) / p99) : 0;
         }
-        for (size_t p = 0; p < n; p++)
-            s[p] = fabs((double)hwc[3 * p]) + fabs((double)hwc[3 * p + 1]) +
-                   fabs((double)hwc[3 * p + 2]);
-        memcpy(sorted, s, sizeof *s * n);
-        qsort(sorted, n, sizeof *sorted, cmp_double);
-        double rank = 0.99 * (double)(n - 1);
-        size_t below = (size_t)rank;
-        double p99 = sorted[below] + (below + 1 < n ? (sorted[below + 1] - sorted[below]) * (rank - (double)below) : 0.0);
-        double lo = sorted[0];
-        for (size_t p = 0; p < n; p++) out[p] = p99 > lo ? to_byte((s[p] - lo) / (p99 - lo)) : 0;
-        free(s);
-        free(sorted);
-        return p99 > lo ? 0 : 1;
+        rc = p99 > 0.0 ? 0 : 1;
     }
-    float hi = hwc[0], lo = hwc[0];
-    for (size_t i = 1; i < 3 * n; i++) hi = hwc[i] > hi ? hwc[i] : hi, lo = hwc[i] < lo ? hwc[i] : lo;
-    double scale = style == STYLE_POS ? (double)hi : -(double)lo;
-    for (size_t i = 0; i < 3 * n; i++) {
-        double v = style == STYLE_POS ? (double)hwc[i] : -(double)hwc[i];
-        out[i] = scale > 0.0 ? to_byte((v > 0.0 ? v : 0.0) / scale) : 0;
-    }
-    return scale > 0.0 ? 0 : 1;
+    free(v);
+    return rc;
 }
 
-/* matplotlib's "jet": per channel, (x, y) breakpoints of a piecewise-linear map. */
-static double jet(int channel, double v) {
-    static const double pts[3][6][2] = {
-        {{0, 0}, {0.35, 0}, {0.66, 1}, {0.89, 1}, {1, 0.5}, {1, 0.5}},
-        {{0, 0}, {0.125, 0}, {0.375, 1}, {0.64, 1}, {0.91, 0}, {1, 0}},
-        {{0, 0.5}, {0.11, 1}, {0.34, 1}, {0.65, 0}, {1, 0}, {1, 0}},
-    };
-    const double(*p)[2] = pts[channel];
-    for (int i = 1; i < 6; i++)
-        if (v <= p[i][0])
-            return p[i][0] > p[i - 1][0]
-                       ? p[i - 1][1] + (p[i][1] - p[i - 1][1]) * (v - p[i - 1][0]) / (p[i][0] - p[i - 1][0])
-                       : p[i][1];
-    return p[5][1];
-}
-
-void render_heatmap(uint8_t *out, const float *cam, const uint8_t *rgb, int h, int w) {
-    for (size_t p = 0; p < (size_t)h * w; p++) {
-        double v = cam[p] < 0.0f ? 0.0 : cam[p] > 1.0f ? 1.0 : (double)cam[p];
-        for (int c = 0; c < 3; c++) {
-            double heat = rint(255.0 * jet(c, v));
-            out[3 * p + c] = (uint8_t)rint(0.5 * heat + 0.5 * (double)rgb[3 * p + c]);
+void render_heatmap(uint8_t *out, const float *heat, const uint8_t *rgb, size_t n,
+                    const Overlay *ov) {
+    for (size_t p = 0; p < n; p++) {
+        int index = colormap_index(heat[p]);
+        uint8_t c[3];
+        if (index < 0) {
+            memmove(out + 3 * p, rgb + 3 * p, 3);
+            continue;
         }
+        colormap_bytes(ov->colormap, index, c);
+        for (int k = 0; k < 3; k++)
+            out[3 * p + k] = (uint8_t)rint(ov->alpha * c[k] + (1.0 - ov->alpha) * rgb[3 * p + k]);
     }
 }
 
-int render_full_size(uint8_t *out, Style style, const uint8_t *picture, const float *cam,
-                       const Image *img, const CropBox *box, Error *e) {
+int render_full_size(uint8_t *out, Style style, const Overlay *ov, const uint8_t *picture,
+                     const float *heat, const Image *img, const CropBox *box, Error *e) {
     const int iw = box->crop_w, ih = box->crop_h, ch = style_channels(style);
     int W = img->width, H = img->height;
     // The crop's corners mapped back through the resize.
@@ -96,19 +121,12 @@ int render_full_size(uint8_t *out, Style style, const uint8_t *picture, const fl
     if (style == STYLE_HEATMAP) {
         float *up = malloc(sizeof *up * (size_t)rw * rh);
         if (!up) return error_set(e, "full-size heatmap: out of memory");
-        upsample_bilinear(up, rh, rw, cam, ih, iw);
+        upsample_bilinear(up, rh, rw, heat, ih, iw);
         memcpy(out, img->rgb, n * 3);
-        uint8_t *row = malloc((size_t)rw * 3);
-        if (!row) {
-            free(up);
-            return error_set(e, "full-size heatmap: out of memory");
-        }
         for (int y = 0; y < rh; y++) {
             uint8_t *dst = out + ((size_t)(y0 + y) * W + x0) * 3;
-            render_heatmap(row, up + (size_t)y * rw, dst, 1, rw);
-            memcpy(dst, row, (size_t)rw * 3);
+            render_heatmap(dst, up + (size_t)y * rw, dst, (size_t)rw, ov);
         }
-        free(row);
         free(up);
         return 0;
     }
@@ -148,14 +166,22 @@ int render_color(uint8_t *rgb, const float *hwc, int h, int w) {
     return 0;
 }
 
-int render_picture(uint8_t *out, Style style, int is_cam, const float *map, const float *cam,
-                   const uint8_t *crop, int h, int w) {
+int render_picture(uint8_t *out, float *heat, Style style, const Overlay *ov, int is_cam,
+                   const float *map, const float *cam, const uint8_t *crop, int h, int w) {
+    size_t n = (size_t)h * w;
+    int flat = 0;
     switch (style) {
     case STYLE_COLOR: return render_color(out, map, h, w);
-    case STYLE_HEATMAP: render_heatmap(out, cam, crop, h, w); return 0;
+    case STYLE_HEATMAP:
+        if (is_cam)
+            memcpy(heat, cam, sizeof *heat * n);
+        else if ((flat = render_heat(heat, map, h, w, ov->sign)) < 0)
+            return -1;
+        render_heatmap(out, heat, crop, n, ov);
+        return flat;
     case STYLE_GRAY:
         if (is_cam) {
-            for (size_t p = 0; p < (size_t)h * w; p++) out[p] = (uint8_t)rint(255.0 * cam[p]);
+            for (size_t p = 0; p < n; p++) out[p] = (uint8_t)rint(255.0 * cam[p]);
             return 0;
         }
         return render_styled(STYLE_GRAY, map, h, w, out);
@@ -166,15 +192,39 @@ int render_picture(uint8_t *out, Style style, int is_cam, const float *map, cons
     return 0;
 }
 
-int render_strip(uint8_t *out, const float *maps, int tiles, int h, int w) {
-    size_t row = (size_t)w * 3, map = (size_t)h * row;
+/* Tile t of a strip of `tiles`: its title in the band, its picture (h, w,
+ * 3) below. */
+static void strip_tile(uint8_t *out, const uint8_t *picture, const char *title, int t, int tiles,
+                       int h, int w) {
+    size_t row = (size_t)w * 3, strip_row = row * (size_t)tiles;
+    static const uint8_t white[3] = {255, 255, 255};
+    for (int y = 0; y < RENDER_STRIP_BAND; y++) memset(out + y * strip_row + t * row, 0, row);
+    for (int l = 0; title && l < RENDER_TITLE_LINES; l++) {
+        font_draw(out, w * tiles, RENDER_STRIP_BAND, t * w + RENDER_TITLE_MARGIN,
+                  RENDER_TITLE_MARGIN + l * FONT_LINE, w - 2 * RENDER_TITLE_MARGIN, title, white);
+        title = strchr(title, '\n');
+        title = title ? title + 1 : NULL;
+    }
+    for (int y = 0; y < h; y++)
+        memcpy(out + (RENDER_STRIP_BAND + (size_t)y) * strip_row + t * row, picture + (size_t)y * row,
+               row);
+}
+
+int render_strip(uint8_t *out, const float *maps, const char *const *titles, int tiles, int h,
+                 int w) {
+    size_t map = (size_t)h * w * 3;
     uint8_t *tile = malloc(map);
     if (!tile) return -1;
     for (int t = 0; t < tiles; t++) {
         render_color(tile, maps + (size_t)t * map, h, w);
-        for (int y = 0; y < h; y++)
-            memcpy(out + ((size_t)y * tiles + t) * row, tile + (size_t)y * row, row);
+        strip_tile(out, tile, titles ? titles[t] : NULL, t, tiles, h, w);
     }
     free(tile);
     return 0;
+}
+
+void render_strip_pictures(uint8_t *out, const uint8_t *pictures, const char *const *titles,
+                           int tiles, int h, int w) {
+    for (int t = 0; t < tiles; t++)
+        strip_tile(out, pictures + (size_t)t * h * w * 3, titles ? titles[t] : NULL, t, tiles, h, w);
 }

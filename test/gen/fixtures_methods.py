@@ -9,9 +9,6 @@ maps). Writes FIXTURE_DIR/methods/ (stale *.npy/*.png there are removed):
 
   <case>_map.npy       a method's result: (224, 224, 3) HWC float32, or
                        (224, 224) float32 for a cam
-  style_<map>_<style>.png        gray (mode L) / pos / neg (RGB) renderings
-  style_<map>_gray_values.npy    the gray style's values before quantisation
-                                 (computed in float64, stored as float32)
   manifest.json
     "cases"     every stored result with its recipe (weights, image, method,
                 guide, class, target, layer, channel, cam_layer, smooth,
@@ -21,8 +18,6 @@ maps). Writes FIXTURE_DIR/methods/ (stale *.npy/*.png there are removed):
                 i.e. how much rounding alone moves it
     "derived"   results not stored because they are, bit for bit, the
                 float32 product of stored files ("product": paths, layouts)
-    "styles"    source map, style, png, values (or null) and the style's
-                scalars (gray: lo, hi; pos: max; neg: min)
     "legendre"  Captum's alphas and step sizes for N = 1, 16, 50
     "noise"     SmoothGrad z and float32 noise at a few (seed, k, j)
 
@@ -72,7 +67,6 @@ import scipy.special
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image
 from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -436,37 +430,6 @@ def gradcam(model, x, target, layer, stats):
     return cam
 
 
-# ------------------------------------------------------------ styles
-
-def style_values(g, style):
-    g = g.astype(np.float64)
-    if style == "gray":
-        s = np.abs(g).sum(axis=2)
-        hi, lo = np.percentile(s, 99), s.min()
-        # numpy's linear percentile, written out: index 0.99 * (n - 1).
-        srt = np.sort(s, axis=None)
-        pos = 0.99 * (srt.size - 1)
-        i = int(math.floor(pos))
-        t = pos - i
-        a, b = srt[i], srt[i + 1]
-        manual = a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t)
-        check(manual == hi, f"self-check: percentile {hi!r} vs written-out {manual!r}")
-        if hi == lo:
-            return np.zeros_like(s), {"lo": float(lo), "hi": float(hi)}
-        return np.clip((s - lo) / (hi - lo), 0, 1), {"lo": float(lo), "hi": float(hi),
-                                                     "index": pos, "t": t}
-    if style == "pos":
-        check(g.max() > 0, "pos style: the map has no positive value")
-        return np.maximum(0, g) / g.max(), {"max": float(g.max())}
-    check(g.min() < 0, "neg style: the map has no negative value")
-    return np.maximum(0, -g) / -g.min(), {"min": float(g.min())}
-
-
-def style_png(v):
-    q = np.rint(255.0 * np.clip(v, 0, 1)).astype(np.uint8)
-    return Image.fromarray(q, "L" if q.ndim == 2 else "RGB")
-
-
 # ------------------------------------------------------------ cases
 
 # (case, model, image, method, class, layer, channel, options). A map is
@@ -513,13 +476,6 @@ DERIVED = {
     "random0_cat224_guided_gradcam": (("golden/random0_cat224_png_features_map.npy", "HWC"),
                                       ("methods/random0_cat224_gradcam_map.npy", "HW")),
 }
-
-# Styles: (name, source map below FIXTURE_DIR, styles whose values are stored).
-STYLE_SOURCES = (
-    ("tiny_cat224_guided", "golden/tiny_cat224_png_features_map.npy", ("gray",)),
-    ("tiny_cat224_gradient", "methods/tiny_cat224_gradient_map.npy", ("gray",)),
-)
-STYLES = ("gray", "pos", "neg")
 
 LEGENDRE_N = (1, 16, 50)
 
@@ -737,19 +693,6 @@ def write(fixture_dir):
               f"self-check: {entry['case']} is not the product of its factors bit for bit")
     stats.append(f"derived: {', '.join(e['case'] for e in derived)} == products of stored files, bit for bit")
 
-    styles = []
-    for name, source, keep_values in STYLE_SOURCES:
-        g = np.load(fixture_dir / source)
-        for style in STYLES:
-            v, scalars = style_values(g, style)
-            entry = {"map": rel(fixture_dir / source), "style": style,
-                     "png": save(f"style_{name}_{style}.png", style_png(v)), "values": None}
-            if style in keep_values:
-                entry["values"] = save(f"style_{name}_{style}_values.npy", v.astype(np.float32))
-                entry["values_dtype"] = "float32 (the float64 values, rounded)"
-            entry.update(scalars)
-            styles.append(entry)
-
     extra_checks(models, inputs, stats)
 
     legendre_table = {}
@@ -762,7 +705,6 @@ def write(fixture_dir):
         "versions": {"torch": torch.__version__, "numpy": np.__version__},
         "cases": cases,
         "derived": derived,
-        "styles": styles,
         "legendre": legendre_table,
         "noise": spots,
     }
@@ -772,7 +714,7 @@ def write(fixture_dir):
         if stale.endswith((".npy", ".png")) and stale not in written:
             os.remove(out_dir / stale)
     print("\n".join(stats))
-    print(f"fixtures_methods: {len(cases)} stored cases, {len(derived)} derived, {len(styles)} styles, "
+    print(f"fixtures_methods: {len(cases)} stored cases, {len(derived)} derived, "
           f"{time.perf_counter() - t0:.1f} s")
 
 
