@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/compare.h"
+#include "cli/html.h"
 #include "cli/inputs.h"
 #include "cli/labels.h"
 #include "cli/provenance.h"
@@ -104,6 +105,7 @@ static int run(const Options *o) {
                         .batch = o->batch, .report = report_result, .group_done = report_group,
                         .report_ctx = &report, .stop = &interrupted};
     PipelineCounts counts = {0};
+    HtmlPage page = {0};
     Error err = {0};
     char *settings = NULL;
     int status = 0;
@@ -185,8 +187,10 @@ static int run(const Options *o) {
     c.make_dirs = 1; // one image into a missing directory, as a batch
     c.max_memory = o->max_memory;
     c.max_decode_memory = o->max_decode_memory;
+    c.keep_pictures = o->report != NULL; // the page's thumbnails
     int init = -1;
     if (!settings || report_init(&report, o->topk, classes, settings, &err) != 0 ||
+        (o->report && html_init(&page, o->report, settings, &err) != 0) ||
         (init = pipeline_init(&pipeline, &c, &weights, inputs.n, &err)) != 0) {
         if (!settings) snprintf(err.msg, sizeof err.msg, "out of memory");
         char msg[sizeof err.msg + 1200];
@@ -202,8 +206,16 @@ static int run(const Options *o) {
     report.columns = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
     report.total = inputs.n;
     report.ignored = inputs.ignored, report.subfolders = inputs.subfolders;
+    if (o->report) report.page = &page;
     int ran = pipeline_run(&pipeline, inputs.items, inputs.n, &counts, &err);
     if (ran == PIPELINE_BAD_WEIGHTS) report_error(&report, err.msg);
+    // The page lists every image reported, whatever stopped the run.
+    Error page_err;
+    if (o->report && html_write(&page, &page_err) != 0) {
+        report_error(&report, page_err.msg);
+        status = EXIT_IO;
+    }
+    if (report.page_failed) status = EXIT_IO;
     if (ran != 0) status = ran == PIPELINE_BAD_WEIGHTS ? EXIT_WEIGHTS : EXIT_IO;
     if (report.out_failed) {
         fprintf(stderr, "guidedbp: cannot write the records: %s\n", strerror(report.out_failed));
@@ -215,6 +227,7 @@ static int run(const Options *o) {
 done:
     free(settings);
     report_free(&report);
+    html_free(&page);
     pipeline_free(&pipeline);
     weights_free(&weights);
     inputs_free(&inputs);

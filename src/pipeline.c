@@ -73,7 +73,7 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
         return -1;
     }
     size_t b = (size_t)c->batch, map = (size_t)h * w * 3;
-    int want_crops = c->style == STYLE_HEATMAP || c->compare.n,
+    int want_crops = c->style == STYLE_HEATMAP || c->compare.n || c->keep_pictures,
         want_clean = c->check != CHECK_NONE || c->compare.n;
     p->pixels = malloc(b * map);
     if (want_crops) p->crops = malloc(b * map);
@@ -559,6 +559,12 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
         counts->done += res[i].status == RESULT_DONE;
         counts->skipped += res[i].status == RESULT_SKIPPED;
         counts->failed += res[i].status == RESULT_FAILED;
+        if (c->keep_pictures && res[i].status == RESULT_DONE) {
+            res[i].crop = p->crops + (size_t)slots[i] * map;
+            res[i].picture = p->pixels + (size_t)slots[i] * map;
+            res[i].pic_h = p->x.height, res[i].pic_w = p->x.width;
+            res[i].pic_channels = style_channels(c->style);
+        }
         if (c->report) c->report(c->report_ctx, &inputs[i], &res[i]);
         free(res[i].was);
         free(res[i].stored);

@@ -64,6 +64,12 @@ typedef struct {
     int width, height;      // the decoded image's size; 0 before it is known
     int target;             // the class explained
     const float *logits;    // (classes), valid during the report callback only
+    // With keep_pictures, for a done image, valid during the report callback
+    // only: the photo the network saw and the map's picture at that size
+    // (before --full-size), for an HTML report's thumbnails; else NULL.
+    const uint8_t *crop;    // (pic_h, pic_w, 3)
+    const uint8_t *picture; // (pic_h, pic_w, pic_channels)
+    int pic_h, pic_w, pic_channels;
     int written;            // its outputs exist
     int flat;               // the map was constant (written as a flat picture)
     int64_t clipped;        // a 16-bit grey PNG's samples clipped to 255
@@ -142,6 +148,7 @@ typedef struct {
     const char *settings;   // the run's settings, stored in each PNG and compared by
                             // skip_existing; NULL: no provenance (and nothing is skipped)
     ResultsFn results;      // each PNG's results text, or NULL
+    int keep_pictures;      // Result.crop and Result.picture for the report callback
     int target;             // the class to explain, or -1: each image's top class
     CheckKind check;
     int vs;                 // check class: the other class, or -1: the lowest-scoring
@@ -174,7 +181,7 @@ typedef struct {
     Image *images;          // (batch) the decoded images, kept for --full-size
     CropBox *boxes;         // (batch)
     uint8_t *crops;         // (batch, height, width, 3) the cropped photos, for heatmaps
-                            // (and the compared methods')
+                            // (and the compared methods'), and keep_pictures
     uint8_t *pixels;        // (batch, height, width, 3) the pictures being written
     float *clean;           // (batch, 3, height, width) the inputs, kept for the check and
                             // the compared methods

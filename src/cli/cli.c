@@ -133,6 +133,8 @@ void cli_usage(FILE *f) {
             "                         in the output directory (others are refused); without\n"
             "                         it, absolute and ../ paths write to their base name\n"
             "      --json             one JSON record per image on stdout (JSON Lines)\n"
+            "      --report FILE.html an offline page of the results, one sortable and\n"
+            "                         filterable row per image, thumbnails in FILE_files/\n"
             "      --skip-existing    skip images whose outputs were made with the same\n"
             "                         settings from the same file (read back from the PNG);\n"
             "                         redo the others (resume a run)\n"
@@ -324,7 +326,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_MAX_PIXELS, OPT_CHECK, OPT_VS, OPT_STRIP, OPT_SEED, OPT_LAYER, OPT_CHANNEL,
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
         OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_MAX_DECODE, OPT_PORTABLE,
-        OPT_COLORMAP, OPT_ALPHA, OPT_SIGN, OPT_COMPARE,
+        OPT_COLORMAP, OPT_ALPHA, OPT_SIGN, OPT_COMPARE, OPT_REPORT,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -351,6 +353,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"colormap", required_argument, 0, OPT_COLORMAP}, {"alpha", required_argument, 0, OPT_ALPHA},
         {"sign", required_argument, 0, OPT_SIGN},
         {"compare-methods", required_argument, 0, OPT_COMPARE},
+        {"report", required_argument, 0, OPT_REPORT},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -378,6 +381,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         case OPT_NPY: o->npy = 1; break;
         case OPT_JSON: o->json = 1; break;
         case OPT_SKIP: o->skip_existing = 1; break;
+        case OPT_REPORT: o->report = optarg; break;
         case OPT_FILES_FROM: o->files_from = optarg; break;
         case '0': o->null = 1; break;
         case OPT_BASE: o->base = optarg; break;
@@ -552,6 +556,10 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                               : method_is_cam(m) && o->style != STYLE_GRAY ? STYLE_HEATMAP
                                                                            : o->style;
     }
+    if (o->report && (!*o->report || strcmp(o->report, "-") == 0 ||
+                      (o->output && strcmp(o->output, "-") == 0)))
+        return error_set(e, "--report %s: the page is a file, beside maps written as files (not "
+                         "with -o -)", o->report);
     int cam = method_is_cam(o->method), has_cam = method_has_cam(o->method);
     if (!style_given) o->style = cli_default_style(o->method);
     if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)

@@ -41,6 +41,7 @@ typedef struct {
     const char *output;     // FILE.png for one image, DIR for several; NULL: default
     const char *name;       // --name TEMPLATE for the outputs' names; NULL: the default
     int npy, json, skip_existing, quiet;
+    const char *report;     // --report FILE.html, or NULL
     int topk, threads;      // threads 0: one per CPU
     int batch;
     int shard, shards;      // --shard I/N; 0/1 when not given

@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "cli/html.h"
 #include "cli/labels.h"
 #include "util/text.h"
 
@@ -73,7 +74,7 @@ void report_progress_line(char *out, size_t len, int columns, const PipelineCoun
 }
 
 void report_group(void *report, const PipelineCounts *c) {
-    const Report *r = report;
+    Report *r = report;
     if (r->progress) {
         char line[256];
         report_progress_line(line, sizeof line, r->columns, c, r->total,
@@ -81,6 +82,10 @@ void report_group(void *report, const PipelineCounts *c) {
         fprintf(stderr, "\r%s\033[K", line);
     }
     fflush(r->out);
+    Error err;
+    if (r->page && html_due(r->page, report_now_ms()) && html_write(r->page, &err) != 0 &&
+        !r->page_failed++)
+        report_error(r, err.msg);
 }
 
 /* The k best classes, best first (ties keep index order). */
@@ -342,7 +347,10 @@ void report_add_bytes(cJSON *o, const char *key, const char *s) {
 static const char *const status_names[] = {"ok", "skipped", "error"};
 _Static_assert(sizeof status_names / sizeof *status_names == RESULT_STATUSES, "a name for each value");
 
-static void print_json(Report *r, const Input *in, const Result *res, const char *redo) {
+/* An image's record, as --json prints it; without the run's settings
+ * when `settings` is 0 (the HTML page holds them once). */
+static cJSON *record_json(const Report *r, const Input *in, const Result *res, const char *redo,
+                          int settings) {
     cJSON *j = cJSON_CreateObject(), *outs = cJSON_CreateArray();
     report_add_bytes(j, "input", in->path);
     cJSON_AddNumberToObject(j, "index", in->index);
@@ -358,7 +366,7 @@ static void print_json(Report *r, const Input *in, const Result *res, const char
     else cJSON_AddNullToObject(j, "redone");
     if (res->input_sha[0]) cJSON_AddStringToObject(j, "input_sha256", res->input_sha);
     else cJSON_AddNullToObject(j, "input_sha256");
-    if (r->settings_json)
+    if (r->settings_json && settings)
         cJSON_AddItemToObject(j, "settings", cJSON_Duplicate(r->settings_json, 1));
     // The results: this run's, or for a skipped image those its PNG holds.
     cJSON *results = res->status == RESULT_SKIPPED ? cJSON_Parse(res->stored ? res->stored : "")
@@ -374,10 +382,25 @@ static void print_json(Report *r, const Input *in, const Result *res, const char
     }
     cJSON_Delete(results);
     cJSON_AddNumberToObject(j, "ms", round(res->ms * 10) / 10);
+    return j;
+}
+
+static void print_json(Report *r, const Input *in, const Result *res, const char *redo) {
+    cJSON *j = record_json(r, in, res, redo, 1);
     char *text = cJSON_PrintUnformatted(j);
     if (text) write_line(r, text);
     else r->out_failed = ENOMEM;
     free(text);
+    cJSON_Delete(j);
+}
+
+/* in's row of the HTML page; a failure is said once (the summary's exit
+ * status says it again). */
+static void add_row(Report *r, const Input *in, const Result *res, const char *redo) {
+    Error err;
+    cJSON *j = record_json(r, in, res, redo, 0);
+    if (j && html_add(r->page, j, in, res, &err) != 0 && !r->page_failed++)
+        report_error(r, err.msg);
     cJSON_Delete(j);
 }
 
@@ -480,6 +503,7 @@ void report_result(void *report, const Input *in, const Result *res) {
     }
     if (res->status == RESULT_FAILED) report_error(r, res->err.msg);
     if (res->checked && !r->quiet) print_check(r, in, res);
+    if (r->page) add_row(r, in, res, redo);
     if (r->json) {
         clear_progress(r);
         print_json(r, in, res, redo);

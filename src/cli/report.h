@@ -5,7 +5,8 @@
  * tables, and on a terminal a progress bar that is cleared before anything
  * else is printed. Every line on stderr goes through report_error, which
  * shows control bytes as \xNN (text.h). report_result and report_group are
- * the pipeline's callbacks (pipeline.h).
+ * the pipeline's callbacks (pipeline.h); with a page (--report) they also
+ * add each image's row to it and rewrite it now and then (html.h).
  */
 #ifndef GUIDEDBP_REPORT_H
 #define GUIDEDBP_REPORT_H
@@ -34,6 +35,8 @@ typedef struct {
     int warned_crop;  // the center-crop warning was given (once a run)
     int redone;       // existing outputs replaced (--skip-existing found them stale)
     int out_failed;   // the errno of a record that could not be written, or 0
+    struct HtmlPage *page; // --report's page (html.h), borrowed; NULL: none
+    int page_failed;  // its thumbnails or rewrites that failed (the first one said)
 } Report;
 
 /* settings: the run's, as provenance_settings made them, or NULL. */

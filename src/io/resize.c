@@ -236,3 +236,20 @@ void upsample_bilinear(float *out, int oh, int ow, const float *in, int h, int w
         }
     }
 }
+
+void resize_box(uint8_t *out, int oh, int ow, const uint8_t *in, int h, int w, int channels) {
+    for (int y = 0; y < oh; y++) {
+        int y0 = (int)((int64_t)y * h / oh), y1 = (int)((int64_t)(y + 1) * h / oh);
+        for (int x = 0; x < ow; x++) {
+            int x0 = (int)((int64_t)x * w / ow), x1 = (int)((int64_t)(x + 1) * w / ow);
+            int64_t n = (int64_t)(y1 - y0) * (x1 - x0);
+            for (int c = 0; c < channels; c++) {
+                int64_t sum = 0;
+                for (int yy = y0; yy < y1; yy++)
+                    for (int xx = x0; xx < x1; xx++)
+                        sum += in[((size_t)yy * w + xx) * channels + c];
+                out[((size_t)y * ow + x) * channels + c] = (uint8_t)((sum + n / 2) / n);
+            }
+        }
+    }
+}

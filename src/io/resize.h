@@ -20,6 +20,8 @@
 #ifndef GUIDEDBP_RESIZE_H
 #define GUIDEDBP_RESIZE_H
 
+#include <stdint.h>
+
 #include "util/error.h"
 #include "io/raster.h"
 
@@ -36,5 +38,10 @@ int image_resize_window(const Image *in, int width, int height, int x0, int y0, 
  * plane to (oh, ow), in float like PyTorch's CPU kernel: how a cam is
  * brought to the input's size. */
 void upsample_bilinear(float *out, int oh, int ow, const float *in, int h, int w);
+
+/* A picture (h, w, channels) shrunk to (oh, ow), oh <= h and ow <= w, each
+ * output pixel the rounded mean of the input pixels its box covers: a
+ * thumbnail, not the recipe's resize. */
+void resize_box(uint8_t *out, int oh, int ow, const uint8_t *in, int h, int w, int channels);
 
 #endif
