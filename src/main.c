@@ -141,7 +141,8 @@ static int run(const Options *o) {
                 stale, stale == 1 ? "" : "s", FILE_TEMP_PREFIX);
     // Nothing this run writes may replace what it reads.
     const char *reads[] = {strncmp(spec, "random:", 7) == 0 ? NULL : spec, o->files_from};
-    if (inputs_refuse_overwriting(&inputs, o->strip, reads, 2, &err) != 0) {
+    const ExtraOutput extras[] = {{"--strip", o->strip}, {"--report", o->report}};
+    if (inputs_refuse_overwriting(&inputs, extras, 2, reads, 2, &err) != 0) {
         status = usage_error(&report, err.msg);
         goto done;
     }

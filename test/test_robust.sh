@@ -23,12 +23,22 @@ protected_reads() {
         "$TMP/photo.png" || return 1
     expect 2 "both --strip and an image's output" "$GUIDEDBP" -w "$TMP/w.safetensors" \
         --check class --strip "$TMP/o.png" -o "$TMP/o.png" "$TMP/photo.png" || return 1
+    expect 2 "--report .*photo.png: the output would overwrite an input" "$GUIDEDBP" \
+        -w "$TMP/w.safetensors" --report "$TMP/photo.png" -o "$TMP/o.png" "$TMP/photo.png" || return 1
+    expect 2 "--report .*o.png: both --report and an image's output" "$GUIDEDBP" \
+        -w "$TMP/w.safetensors" --report "$TMP/o.png" -o "$TMP/o.png" "$TMP/photo.png" || return 1
+    expect 2 "--report .*s.png: also --strip's output" "$GUIDEDBP" -w "$TMP/w.safetensors" \
+        --check class --strip "$TMP/s.png" --report "$TMP/s.png" -o "$TMP/o.png" \
+        "$TMP/photo.png" || return 1
+    expect 2 "w.safetensors: the output would overwrite .*w.safetensors, which this run reads" \
+        "$GUIDEDBP" -w "$TMP/w.safetensors" --report "$TMP/w.safetensors" -o "$TMP/o.png" \
+        "$TMP/photo.png" || return 1
     expect 2 "list.png, which this run reads" "$GUIDEDBP" -w "$TMP/w.safetensors" \
         --files-from "$TMP/list.png" --name list -o "$TMP/" || return 1
     cmp -s "$TINY" "$TMP/w.safetensors" && cmp -s "$CAT" "$TMP/photo.png" ||
         fail_with "a file the run reads was changed"
 }
-check "-o, --strip and outputs never replace the weights, an input or the --files-from list" \
+check "-o, --strip, --report and outputs never replace the weights, an input or the --files-from list" \
     protected_reads
 
 weights_truncated() {

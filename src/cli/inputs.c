@@ -362,25 +362,31 @@ static int same_file(const char *a, const char *b) {
                                  sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
 }
 
-int inputs_refuse_overwriting(const InputList *list, const char *extra, const char *const *reads,
-                              int n, Error *e) {
-    for (int i = 0; i <= list->n; i++) {
-        const char *outs[2] = {i < list->n ? list->items[i].png : extra,
-                               i < list->n ? list->items[i].npy : NULL};
+int inputs_refuse_overwriting(const InputList *list, const ExtraOutput *extras, int n_extra,
+                              const char *const *reads, int n, Error *e) {
+    for (int i = 0; i < list->n + n_extra; i++) {
+        const ExtraOutput *x = i < list->n ? NULL : &extras[i - list->n];
+        const char *outs[2] = {x ? x->path : list->items[i].png, x ? NULL : list->items[i].npy};
         for (int k = 0; k < 2; k++) {
             if (!outs[k] || strcmp(outs[k], "-") == 0) continue;
             for (int r = 0; r < n; r++)
                 if (reads[r] && strcmp(reads[r], "-") != 0 && same_file(outs[k], reads[r]))
                     return error_set(e, "%s: the output would overwrite %s, which this run reads; "
                                      "choose another output", outs[k], reads[r]);
-            if (i < list->n && extra && same_file(outs[k], extra))
-                return error_set(e, "%s: both --strip and an image's output; choose another",
-                                 extra);
-            if (i == list->n && k == 0)
-                for (int j = 0; j < list->n; j++)
-                    if (same_file(extra, list->items[j].path))
-                        return error_set(e, "--strip %s: the output would overwrite an input "
-                                         "image; choose another output", extra);
+            // Each extra against the maps, the inputs and the extras before it.
+            for (int j = 0; x && j < list->n; j++) {
+                if (same_file(x->path, list->items[j].png) ||
+                    (list->items[j].npy && same_file(x->path, list->items[j].npy)))
+                    return error_set(e, "%s %s: both %s and an image's output; choose another",
+                                     x->option, x->path, x->option);
+                if (strcmp(list->items[j].path, "-") != 0 && same_file(x->path, list->items[j].path))
+                    return error_set(e, "%s %s: the output would overwrite an input image; "
+                                     "choose another output", x->option, x->path);
+            }
+            for (int j = 0; x && j < i - list->n; j++)
+                if (extras[j].path && same_file(x->path, extras[j].path))
+                    return error_set(e, "%s %s: also %s's output; choose another", x->option,
+                                     x->path, extras[j].option);
         }
     }
     return 0;

@@ -44,12 +44,17 @@ typedef struct {
 
 /* Everything the list holds is owned by it; inputs_free releases it. */
 int inputs_collect(InputList *list, const Options *o, Error *e);
+/* An output beside the maps: the option that names it ("--strip") and its
+ * path (NULL: not asked for). */
+typedef struct {
+    const char *option, *path;
+} ExtraOutput;
 /* Refuses (-1, e naming both) a run whose outputs (each PNG and .npy, and
- * `extra`, the --strip, when not NULL) would overwrite one another or a
+ * the n_extra `extras`) would overwrite one another, an input image or a
  * file it reads: the n `reads` (the weights file, --files-from's list;
  * NULL entries are skipped), compared by path and by inode. */
-int inputs_refuse_overwriting(const InputList *list, const char *extra, const char *const *reads,
-                              int n, Error *e);
+int inputs_refuse_overwriting(const InputList *list, const ExtraOutput *extras, int n_extra,
+                              const char *const *reads, int n, Error *e);
 void inputs_free(InputList *list);
 /* The temporaries killed runs left in the directories the outputs go to
  * (fileio.h): removed, their number returned. */
