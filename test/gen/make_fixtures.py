@@ -563,10 +563,11 @@ def main():
                  IMAGES / name, inputs[name], guide, FULL_CLASS)
     write_json(GOLDEN / "manifest.json", {"inputs": manifest_inputs, "cases": cases})
 
-    # In order: fixtures_crop reads the vgg/ and resnet/ models.
+    # In order: fixtures_crop reads the vgg/ and resnet/ models, fixtures_faithfulness
+    # the methods/ cams.
     for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity", "fixtures_methods", "fixtures_vgg",
                     "fixtures_jpeg", "fixtures_flat", "fixtures_resnet_pth", "fixtures_resnet",
-                    "fixtures_crop"):
+                    "fixtures_crop", "fixtures_faithfulness"):
         module = import_sibling(sibling)
         if module is None:
             print(f"{sibling}.py: not present, skipped")
