@@ -20,6 +20,7 @@
 #include <cJSON.h>
 
 #include "explain/faithfulness.h"
+#include "files.h"
 #include "io/npy.h"
 #include "isa.h"
 #include "test.h"
@@ -31,34 +32,18 @@
 static cJSON *ref;
 static WeightsCache cache;
 
-static void *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *data = NULL;
-    long n;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        data = malloc((size_t)n + 1);
-        if (data && fread(data, 1, (size_t)n, f) == (size_t)n) {
-            data[n] = 0;
-            *len = (size_t)n;
-        } else {
-            free(data);
-            data = NULL;
-        }
-    }
-    fclose(f);
-    return data;
-}
-
 /* A fixture file of exactly `bytes` bytes, or NULL (a failed check). */
 static void *load_bin(const cJSON *o, const char *key, size_t bytes) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, key);
     char path[512];
     snprintf(path, sizeof path, DIR "%s", cJSON_IsString(name) ? name->valuestring : "?");
-    size_t len = 0;
-    void *data = slurp(path, &len);
-    CHECK_MSG(data && len == bytes, "%s: missing or %zu bytes, expected %zu", path, len, bytes);
-    if (data && len != bytes) free(data), data = NULL;
+    FILE *f = fopen(path, "rb");
+    char *data = f ? malloc(bytes + 1) : NULL;
+    // One byte more than wanted must not be there.
+    size_t got = data ? fread(data, 1, bytes + 1, f) : 0;
+    if (f) fclose(f);
+    CHECK_MSG(data && got == bytes, "%s: missing or %zu bytes, expected %zu", path, got, bytes);
+    if (data && got != bytes) free(data), data = NULL;
     return data;
 }
 
@@ -313,8 +298,7 @@ static void test_steps_split_pixels_evenly(void) {
 }
 
 int main(void) {
-    size_t len;
-    char *text = slurp(DIR "reference.json", &len);
+    char *text = slurp(DIR "reference.json");
     CHECK_MSG(text != NULL, "missing " DIR "reference.json (test/gen/fixtures_faithfulness.py)");
     ref = text ? cJSON_Parse(text) : NULL;
     free(text);

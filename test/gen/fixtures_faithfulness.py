@@ -177,33 +177,47 @@ def scores(model, batch, target):
     return prob, logit
 
 
-def metrics(model, x, sal, target, steps, percents, seed):
-    """x (3, h, w) float32, sal (h, w)."""
+def rank(sal):
+    return np.argsort(-sal.reshape(-1), kind="stable")
+
+
+def deletion_insertion(model, x, order, target, steps, keys=("deletion", "insertion")):
+    """The curves and AUCs of keys (with the logit as the score too)."""
     c, h, w = x.shape
     hw = h * w
-    order = np.argsort(-sal.reshape(-1), kind="stable")
     n = steps if steps else -(-hw // RISE_STEP)
     ks = [i * hw // n for i in range(n + 1)]
     flat = x.reshape(c, hw)
     dele, ins = [], []
-    blurred = blur(torch.from_numpy(x)[None])[0].numpy().reshape(c, hw)
+    blurred = blur(torch.from_numpy(x)[None])[0].numpy().reshape(c, hw) if "insertion" in keys else None
     for k in ks:
-        d = flat.copy()
-        d[:, order[:k]] = 0
-        dele.append(d.reshape(c, h, w))
-        s = blurred.copy()
-        s[:, order[:k]] = flat[:, order[:k]]
-        ins.append(s.reshape(c, h, w))
+        if "deletion" in keys:
+            d = flat.copy()
+            d[:, order[:k]] = 0
+            dele.append(d.reshape(c, h, w))
+        if "insertion" in keys:
+            s = blurred.copy()
+            s[:, order[:k]] = flat[:, order[:k]]
+            ins.append(s.reshape(c, h, w))
     frac = np.array(ks, dtype=np.float64) / hw
     out = {"steps": n}
     for key, images in (("deletion", dele), ("insertion", ins)):
+        if key not in keys:
+            continue
         for suffix, curve in zip(("", "_logit"), scores(model, images, target)):
             out[key + suffix] = curve
             out[key + suffix + "_auc"] = float(np.trapz(curve, frac))
             if hw % n == 0:
                 check(abs(rise_auc(np.array(curve)) - out[key + suffix + "_auc"]) < 1e-9,
                       f"self-check: RISE's auc() and the trapezoid differ for {key}")
-    # ROAD, MoRF (o = 0) then LeRF (o = 1).
+    return out
+
+
+def road(model, x, order, target, percents, seed, noise=road_noise):
+    """MoRF (o = 0) and LeRF (o = 1) at each percentage; noise(seed, o, p, n)
+    the float32 noise added to all n values."""
+    c, h, w = x.shape
+    hw = h * w
     imputed = []
     for p in percents:
         k = p * hw // 100
@@ -211,19 +225,33 @@ def metrics(model, x, sal, target, steps, percents, seed):
             removed = np.zeros(hw, dtype=bool)
             removed[chosen] = True
             im = impute(x, removed.reshape(h, w)).reshape(-1)
-            imputed.append((im + road_noise(seed, o, p, c * hw)).reshape(c, h, w))
-    out["percents"] = list(percents)
-    for suffix, road in zip(("", "_logit"), scores(model, imputed, target)):
-        morf, lerf = road[0::2], road[1::2]
+            imputed.append((im + noise(seed, o, p, c * hw)).reshape(c, h, w))
+    out = {"percents": list(percents)}
+    for suffix, values in zip(("", "_logit"), scores(model, imputed, target)):
+        morf, lerf = values[0::2], values[1::2]
         out.update({"morf" + suffix: morf, "lerf" + suffix: lerf,
                     "road" + suffix: (float(np.mean(lerf)) - float(np.mean(morf))) / 2})
-    # Average drop / increase (pytorch-grad-cam's CamMultImageConfidenceChange).
+    return out
+
+
+def avg_drop(model, x, sal, target):
+    """pytorch-grad-cam's CamMultImageConfidenceChange on x * minmax(sal)."""
     lo, hi = sal.min(), sal.max()
     m = (sal - lo) / (hi - lo) if hi > lo else np.zeros_like(sal)
+    out = {}
     for suffix, (y, o) in zip(("", "_logit"), scores(
             model, [x, (torch.from_numpy(x) * torch.from_numpy(m.astype(np.float32))).numpy()], target)):
         out.update({"original" + suffix: y, "masked" + suffix: o, "drop" + suffix: max(y - o, 0.0),
                     "increase" + suffix: int(o > y)})
+    return out
+
+
+def metrics(model, x, sal, target, steps, percents, seed):
+    """x (3, h, w) float32, sal (h, w)."""
+    order = rank(sal)
+    out = deletion_insertion(model, x, order, target, steps)
+    out.update(road(model, x, order, target, percents, seed))
+    out.update(avg_drop(model, x, sal, target))
     return out
 
 
@@ -269,8 +297,7 @@ def write(fixture_dir):
     cat = np.load(fixture_dir / "golden" / "cat_png_input.npy")
     guided_map = np.load(fixture_dir / "golden" / "tiny_cat224_png_features_map.npy")
     # The hard system: 90% of the image removed by the guided map's ranking.
-    sal = saliency_of(guided_map)
-    order = np.argsort(-sal.reshape(-1), kind="stable")
+    order = rank(saliency_of(guided_map))
     removed = np.zeros(224 * 224, dtype=bool)
     removed[order[:90 * 224 * 224 // 100]] = True
     impute_case("cat_morf90", x224, removed.reshape(224, 224))
