@@ -36,7 +36,7 @@ endif
 TESTS   := $(patsubst test/%.c,$(BUILD)/%,$(wildcard test/test_*.c))
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all test check demo bench bench-compare fuzz weights fixtures clean install uninstall FORCE
+.PHONY: all test check demo bench bench-compare bench-compare-eval fuzz weights fixtures clean install uninstall FORCE
 all: $(BIN)
 
 $(BIN): $(BUILD)/main.o $(LIB_OBJ)
@@ -100,6 +100,10 @@ $(BUILD)/bench: test/bench/bench.c $(LIB_OBJ) | $(BUILD)
 
 bench-compare: $(BIN)
 	sh test/bench/compare.sh ./$(BIN)
+
+# --eval's metrics against a batched PyTorch implementation of them.
+bench-compare-eval: $(BIN)
+	sh test/bench/compare_eval.sh ./$(BIN)
 
 # Coverage-guided fuzzing with libFuzzer (clang), each target for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60

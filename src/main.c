@@ -94,14 +94,16 @@ static int usage_error(const Report *r, const char *msg) {
 /* Everything after the options: inputs, weights, the method, the run. */
 static int run(const Options *o) {
     Report report = {.out = o->output && strcmp(o->output, "-") == 0 ? stderr : stdout,
-                     .json = o->json, .quiet = o->quiet, .check = o->check, .seed = o->seed};
+                     .json = o->json, .quiet = o->quiet, .check = o->check, .seed = o->seed,
+                     .eval = o->eval};
     InputList inputs = {0};
     Weights weights = {0};
     Pipeline pipeline = {0};
     PipelineConfig c = {.style = o->style, .overlay = o->overlay, .class_name = labels_name, .crop = o->crop, .full_size = o->full_size,
                         .npy = o->npy,
                         .skip_existing = o->skip_existing, .target = -1, .check = o->check,
-                        .vs = -1, .seed = o->seed, .strip = o->strip, .compare = o->compare, .max_pixels = o->max_pixels,
+                        .vs = -1, .seed = o->seed, .strip = o->strip, .compare = o->compare,
+                        .eval = o->eval, .max_pixels = o->max_pixels,
                         .batch = o->batch, .report = report_result, .group_done = report_group,
                         .report_ctx = &report, .stop = &interrupted};
     PipelineCounts counts = {0};

@@ -39,8 +39,9 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
     const PipelineConfig *c = &p->c;
     explain_free(&p->x);
     explain_free(&p->check);
+    faith_free(&p->faith);
     // The budget, checked before anything is allocated.
-    size_t need = 0, check = 0;
+    size_t need = 0, check = 0, eval = 0;
     int batch = net_batch(c, p->weights, h, w, e);
     if (batch < 0 || net_memory(p->weights, h, w, batch, &need, e) != 0 ||
         ((c->check || c->compare.n) && net_memory(p->weights, h, w, 1, &check, e) != 0))
@@ -55,32 +56,56 @@ static int pipeline_shape(Pipeline *p, int h, int w, Error *e) {
         budget = c->max_memory > 0 ? (double)c->max_memory
                                    : (double)batch * h * w * PIPELINE_BYTES_PER_PIXEL;
     }
-    if ((double)(need + check) > budget) {
-        error_set(e, "the model needs %zu MB for a batch of %d %dx%d input%s, more than %s%.0f MB%s",
-                  (need + check) >> 20, batch, w, h, batch == 1 ? "" : "s",
+    // --eval's batch: as many perturbed inputs as the budget leaves room
+    // for, up to what a curve needs; its results do not depend on it.
+    int steps = faith_steps(&c->eval, h, w), eval_batch = 0;
+    if (c->eval.evals) {
+        int want = c->eval.evals & (1u << EVAL_DELETION | 1u << EVAL_INSERTION) ? steps + 1 : 2;
+        if (c->eval.evals & 1u << EVAL_ROAD && 2 * c->eval.n_percents > want)
+            want = 2 * c->eval.n_percents;
+        eval_batch = want < PIPELINE_EVAL_BATCH ? want : PIPELINE_EVAL_BATCH;
+        for (;; eval_batch /= 2) {
+            if (eval_batch < 2) eval_batch = 2;
+            if (faith_memory(p->weights, h, w, eval_batch, c->threads, &eval, e) != 0) return -1;
+            if ((double)(need + check + eval) <= budget || eval_batch == 2) break;
+        }
+    }
+    if ((double)(need + check + eval) > budget) {
+        error_set(e, "the model needs %zu MB for a batch of %d %dx%d input%s%s, more than %s%.0f MB%s",
+                  (need + check + eval) >> 20, batch, w, h, batch == 1 ? "" : "s",
+                  c->eval.evals ? " and --eval's perturbed inputs" : "",
                   c->max_memory > 0 ? "--max-memory's " : "the budget of ", budget / 1048576,
                   c->max_memory > 0 ? "" : " (10 KB an input pixel, more than any torchvision "
                   "model needs: are its layers this wide?); --max-memory MB raises it");
         return PIPELINE_OVER_BUDGET;
     }
-    free(p->pixels), free(p->crops), free(p->clean);
-    p->pixels = p->crops = NULL, p->clean = NULL;
+    free(p->pixels), free(p->crops), free(p->clean), free(p->curves), free(p->saliency);
+    p->pixels = p->crops = NULL, p->clean = NULL, p->curves = NULL, p->saliency = NULL;
     if (explain_init_size(&p->x, p->weights, &c->spec, h, w, batch, c->threads, c->isa, e) !=
             0 ||
         (c->check &&
-         explain_init_size(&p->check, p->weights, &c->spec, h, w, 1, c->threads, c->isa, e) != 0)) {
+         explain_init_size(&p->check, p->weights, &c->spec, h, w, 1, c->threads, c->isa, e) != 0) ||
+        (c->eval.evals &&
+         faith_init(&p->faith, p->weights, h, w, eval_batch, c->threads, c->isa, e) != 0)) {
         explain_free(&p->x);
+        explain_free(&p->check);
         return -1;
     }
     size_t b = (size_t)c->batch, map = (size_t)h * w * 3;
     int want_crops = c->style == STYLE_HEATMAP || c->compare.n || c->keep_pictures,
-        want_clean = c->check != CHECK_NONE || c->compare.n;
+        want_clean = c->check != CHECK_NONE || c->compare.n || c->eval.evals;
     p->pixels = malloc(b * map);
     if (want_crops) p->crops = malloc(b * map);
     if (want_clean) p->clean = malloc(sizeof *p->clean * b * map);
-    if (!p->pixels || (want_crops && !p->crops) || (want_clean && !p->clean)) {
+    if (c->eval.evals) {
+        p->curves = malloc(sizeof *p->curves * b * 2 * (size_t)(steps + 1));
+        p->saliency = malloc(sizeof *p->saliency * (size_t)h * w);
+    }
+    if (!p->pixels || (want_crops && !p->crops) || (want_clean && !p->clean) ||
+        (c->eval.evals && (!p->curves || !p->saliency))) {
         explain_free(&p->x);
         explain_free(&p->check);
+        faith_free(&p->faith);
         return error_set(e, "out of memory for a batch of %zu images of %dx%d", b, w, h);
     }
     return 0;
@@ -127,8 +152,11 @@ void pipeline_free(Pipeline *p) {
     free(p->results);
     free(p->crops);
     free(p->clean);
+    free(p->curves);
+    free(p->saliency);
     explain_free(&p->x);
     explain_free(&p->check);
+    faith_free(&p->faith);
     if (p->has_budget) budget_free(&p->decoding);
     memset(p, 0, sizeof *p);
 }
@@ -443,6 +471,23 @@ done:
     return rc;
 }
 
+/* --eval's metrics of the image in `slot`; 0, or -1 with res->err set. */
+static int run_eval(Pipeline *p, int slot, Result *res) {
+    const int height = p->x.height, width = p->x.width;
+    size_t plane = (size_t)height * width;
+    int points = faith_steps(&p->c.eval, height, width) + 1;
+    double *curves = p->curves + (size_t)slot * 2 * (size_t)points;
+    res->eval = (FaithResult){.deletion = curves, .insertion = curves + points};
+    faith_saliency(p->x.maps + (size_t)slot * 3 * plane,
+                   method_is_cam(p->c.spec.method) ? p->x.cams + (size_t)slot * plane : NULL,
+                   plane, p->saliency);
+    if (faith_run(&p->faith, &p->c.eval, p->clean + (size_t)slot * 3 * plane, p->saliency,
+                  res->target, &res->eval, &res->err) != 0)
+        return -1;
+    res->evaluated = 1;
+    return 0;
+}
+
 /* The images of a group are decoded, and their outputs written, on the
  * threads (each image is one task and the same work on any thread, so
  * nothing depends on the thread count); the network runs them together. */
@@ -542,7 +587,7 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
         if (res[i].status != RESULT_DONE) continue;
         res[i].target = p->x.targets[slots[i]], res[i].ms += shared;
         res[i].logits = p->x.logits + (size_t)slots[i] * p->x.classes;
-        // The check first: its numbers go into the PNG's results.
+        // The check and --eval first: their numbers go into the PNG's results.
         if (c->check) {
             double start = now_ms();
             if (run_check(p, slots[i], &res[i]) != 0) res[i].status = RESULT_FAILED;
@@ -550,6 +595,11 @@ static int run_group(Pipeline *p, const Input *inputs, int n, PipelineCounts *co
         }
         if (c->compare.n && res[i].status == RESULT_DONE && run_compare(p, slots[i], &res[i]) != 0)
             res[i].status = RESULT_FAILED;
+        if (c->eval.evals && res[i].status == RESULT_DONE) {
+            double start = now_ms();
+            if (run_eval(p, slots[i], &res[i]) != 0) res[i].status = RESULT_FAILED;
+            res[i].ms += now_ms() - start;
+        }
     }
     parallel_for(n, c->threads, write_task, &g);
     for (int i = 0; i < n; i++) {

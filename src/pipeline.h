@@ -1,6 +1,6 @@
 /* pipeline.h: the batch loop. For each group of up to `batch` inputs:
- * decode -> preprocess -> explain (forward, method) -> render -> write ->
- * check -> report, with the decoding and writing spread over the threads.
+ * decode -> preprocess -> explain (forward, method) -> check -> eval ->
+ * render -> write -> report, with the decoding and writing spread over the threads.
  *
  *     Pipeline p;
  *     if (pipeline_init(&p, &config, &weights, &err) != 0) ...;
@@ -24,6 +24,7 @@
 
 #include "explain/check.h"
 #include "explain/explain.h"
+#include "explain/faithfulness.h"
 #include "explain/render.h"
 #include "io/digest.h"
 #include "io/image.h"
@@ -76,6 +77,8 @@ typedef struct {
     double kept;            // the share of the resized image the center crop keeps
     int checked;            // check holds the sanity check's numbers
     CheckResult check;
+    int evaluated;          // eval holds --eval's numbers (its curves valid during the
+    FaithResult eval;       // report and results callbacks only)
     double ms;              // wall time spent on it
 } Result;
 
@@ -113,6 +116,10 @@ enum { PIPELINE_MAX_BATCH = 256 };
  * then needs at most PIPELINE_PASS_MEMORY_MB: 8 is where AlexNet's
  * throughput levels off (make bench); a VGG-16 pass, 370 MB, runs alone. */
 enum { PIPELINE_PASS_BATCH = 8, PIPELINE_PASS_MEMORY_MB = 512 };
+/* Perturbed inputs --eval runs through the network at once at most (fewer
+ * when the memory budget says so, at least 2): a 225-point deletion curve
+ * in 8 passes. */
+enum { PIPELINE_EVAL_BATCH = 32 };
 
 /* Counts of a finished (or stopped) run. */
 typedef struct {
@@ -160,6 +167,7 @@ typedef struct {
                             // target of spec's map
     const char *(*class_name)(int index, int classes); // a class's name for the strip's
                                                        // titles, or NULL (none known)
+    FaithSpec eval;         // --eval's metrics (eval.evals 0: none), of the target class
     int64_t max_pixels;
     int64_t max_memory;     // bytes the networks may take (--max-memory); 0: batch x input
                             // pixels x PIPELINE_BYTES_PER_PIXEL
@@ -178,6 +186,9 @@ typedef struct {
     const Weights *weights; // borrowed
     Explainer x;            // at one input size (x.height, x.width), as are the buffers below
     Explainer check;        // the checks' workspace (batch 1), when c.check is set
+    Faith faith;            // --eval's workspace, when c.eval.evals is set
+    double *curves;         // (batch, 2, steps + 1) deletion and insertion curves
+    float *saliency;        // (height, width) the map's per-pixel score being evaluated
     Image *images;          // (batch) the decoded images, kept for --full-size
     CropBox *boxes;         // (batch)
     uint8_t *crops;         // (batch, height, width, 3) the cropped photos, for heatmaps

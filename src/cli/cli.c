@@ -124,6 +124,15 @@ void cli_usage(FILE *f) {
             "                         separated: guided,gradient,gradcam) side by side in\n"
             "                         --strip, each titled, for the same class\n"
             "\n"
+            "Faithfulness metrics (README: Faithfulness), on stderr and in --json:\n"
+            "      --eval LIST        any of deletion, insertion (RISE), road (ROAD, MoRF\n"
+            "                         and LeRF with noisy linear imputation), avg-drop\n"
+            "                         (average drop/increase on input x map), comma-separated\n"
+            "      --eval-steps N     deletion/insertion steps (default: %d pixels a step)\n"
+            "      --eval-road LIST   ROAD's percentages, increasing, 1-99 (default:\n"
+            "                         10,20,...,90); its noise comes from --seed\n"
+            "      --eval-score S     probability (softmax of the class, default) or logit\n"
+            "\n"
             "Batches:\n"
             "  -r, --recursive        take images from DIRs' subdirectories too\n"
             "      --files-from FILE  also read image paths from FILE, one a line (- : stdin)\n"
@@ -160,7 +169,8 @@ void cli_usage(FILE *f) {
             "\n"
             "Environment: GUIDEDBP_WEIGHTS (default weights); " GEMM_ISA_ENV " (sse2, avx2 or\n"
             "avx512: the convolutions' instruction set; default the fastest this CPU has).\n",
-            CLI_DEFAULT_SEED, PIPELINE_MAX_BATCH, IMAGE_MAX_PIXELS, PIPELINE_DECODE_MEMORY_MB);
+            CLI_DEFAULT_SEED, FAITH_RISE_STEP, PIPELINE_MAX_BATCH, IMAGE_MAX_PIXELS,
+            PIPELINE_DECODE_MEMORY_MB);
 }
 
 
@@ -187,6 +197,47 @@ static int parse_u64(const char *text, uint64_t *out) {
     if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE) return -1;
     *out = (uint64_t)v;
     return 0;
+}
+
+/* --eval-steps at most: one pixel a step on the largest input. */
+enum { EVAL_MAX_STEPS = PREPROCESS_SIZE * PREPROCESS_MAX_SIDE };
+
+/* --eval's comma-separated metric names into bits of evals. */
+static int parse_evals(const char *text, unsigned *evals, Error *e) {
+    *evals = 0;
+    for (const char *p = text;; p++) {
+        size_t n = strcspn(p, ",");
+        char word[32];
+        snprintf(word, sizeof word, "%.*s", (int)(n < 31 ? n : 31), p);
+        int found = n < 31 ? text_index(word, eval_names, 0, EVALS) : -1;
+        if (found < 0) {
+            char list[128];
+            text_join(list, sizeof list, eval_names, EVALS, "", ", ");
+            return error_set(e, "--eval %s: '%.*s' is not a metric (available: %s)", text,
+                             (int)(n < 60 ? n : 60), p, list);
+        }
+        *evals |= 1u << found;
+        p += n;
+        if (!*p) return 0;
+    }
+}
+
+/* --eval-road's increasing percentages, each 1..99. */
+static int parse_percents(const char *text, FaithSpec *s, Error *e) {
+    s->n_percents = 0;
+    for (const char *p = text;; p++) {
+        size_t n = strcspn(p, ",");
+        char word[16];
+        int v;
+        snprintf(word, sizeof word, "%.*s", (int)(n < 15 ? n : 15), p);
+        if (n >= 15 || parse_int(word, 1, 99, &v) != 0 ||
+            (s->n_percents > 0 && v <= s->percents[s->n_percents - 1]))
+            return error_set(e, "--eval-road %s: expected increasing whole percentages from 1 "
+                             "to 99, comma-separated", text);
+        s->percents[s->n_percents++] = v;
+        p += n;
+        if (!*p) return 0;
+    }
 }
 
 Style cli_default_style(Method m) { return method_is_cam(m) ? STYLE_HEATMAP : STYLE_COLOR; }
@@ -327,6 +378,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
         OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_MAX_DECODE, OPT_PORTABLE,
         OPT_COLORMAP, OPT_ALPHA, OPT_SIGN, OPT_COMPARE, OPT_REPORT,
+        OPT_EVAL, OPT_EVAL_STEPS, OPT_EVAL_ROAD, OPT_EVAL_SCORE,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -354,6 +406,10 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"sign", required_argument, 0, OPT_SIGN},
         {"compare-methods", required_argument, 0, OPT_COMPARE},
         {"report", required_argument, 0, OPT_REPORT},
+        {"eval", required_argument, 0, OPT_EVAL},
+        {"eval-steps", required_argument, 0, OPT_EVAL_STEPS},
+        {"eval-road", required_argument, 0, OPT_EVAL_ROAD},
+        {"eval-score", required_argument, 0, OPT_EVAL_SCORE},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -364,11 +420,12 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                    .channel = -1, .noise = CLI_DEFAULT_NOISE, .steps = CLI_DEFAULT_STEPS,
                    .guide = GUIDE_FEATURES,
                    .overlay = {.colormap = COLORMAP_JET, .alpha = OVERLAY_DEFAULT_ALPHA}};
+    for (int p = 10; p < 100; p += 10) o->eval.percents[o->eval.n_percents++] = p;
     opterr = 0; // messages are ours
     optind = 0; // a full reset of getopt's state, so cli_parse can run again
     char name[64];
     char names[256];
-    int c, found, style_given = 0, baseline_given = 0;
+    int c, found, style_given = 0, baseline_given = 0, eval_options = 0, road_given = 0;
     const char *overlay_option = NULL, *sign_option = NULL; // given, for messages
     long long v;
     while ((c = getopt_long(argc, argv, ":w:c:o:m:k:t:qhVr0", longs, NULL)) != -1) {
@@ -494,6 +551,26 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                 return error_set(e, "--seed %s: expected a whole number from 0 to %" PRIu64,
                                  optarg, UINT64_MAX);
             break;
+        case OPT_EVAL:
+            if (parse_evals(optarg, &o->eval.evals, e) != 0) return CLI_ERROR;
+            break;
+        case OPT_EVAL_STEPS:
+            if (parse_int(optarg, 1, EVAL_MAX_STEPS, &o->eval.steps) != 0)
+                return error_set(e, "--eval-steps %s: expected a whole number from 1 to %d",
+                                 optarg, EVAL_MAX_STEPS);
+            eval_options = 1;
+            break;
+        case OPT_EVAL_ROAD:
+            if (parse_percents(optarg, &o->eval, e) != 0) return CLI_ERROR;
+            eval_options = road_given = 1;
+            break;
+        case OPT_EVAL_SCORE:
+            if ((found = parse_choice("--eval-score", optarg, eval_score_names, 0, EVAL_SCORES,
+                                      "", e)) < 0)
+                return CLI_ERROR;
+            o->eval.score = (EvalScore)found;
+            eval_options = 1;
+            break;
         case 'k':
             if (parse_int(optarg, 0, 1000000, &o->topk) != 0)
                 return error_set(e, "--topk %s: expected a whole number >= 0", optarg);
@@ -560,6 +637,13 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
                       (o->output && strcmp(o->output, "-") == 0)))
         return error_set(e, "--report %s: the page is a file, beside maps written as files (not "
                          "with -o -)", o->report);
+    o->eval.seed = o->seed;
+    if (eval_options && !o->eval.evals)
+        return error_set(e, "--eval-steps, --eval-road and --eval-score need --eval");
+    if (road_given && !(o->eval.evals & 1u << EVAL_ROAD))
+        return error_set(e, "--eval-road needs --eval road");
+    if (o->eval.evals && o->channel >= 0)
+        return error_set(e, "--eval: the metrics score a class; not with --channel");
     int cam = method_is_cam(o->method), has_cam = method_has_cam(o->method);
     if (!style_given) o->style = cli_default_style(o->method);
     if (cam && o->style != STYLE_HEATMAP && o->style != STYLE_GRAY)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "explain/check.h"
+#include "explain/faithfulness.h"
 #include "explain/methods.h"
 #include "explain/render.h"
 #include "nn/graph.h"
@@ -65,7 +66,9 @@ typedef struct {
     const char *vs_arg;     // --vs CLASS for --check class; NULL: the lowest-scoring
     const char *strip;      // --strip FILE.png: the maps of a check side by side
     CompareMethods compare; // --compare-methods LIST: methods side by side in the strip
-    uint64_t seed;          // --seed: SmoothGrad's noise, --check randomize's weights
+    uint64_t seed;          // --seed: SmoothGrad's noise, --check randomize's weights, ROAD's
+                            // noise
+    FaithSpec eval;         // --eval, --eval-steps, --eval-road, --eval-score (its seed: --seed)
 } Options;
 
 int cli_parse(int argc, char **argv, Options *o, Error *e);

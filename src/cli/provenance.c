@@ -137,6 +137,22 @@ char *provenance_settings(const Options *o, const char *weights, const char *dig
         if (o->check == CHECK_CLASS && vs < 0) cJSON_AddStringToObject(c, "vs", "lowest");
         if (o->check == CHECK_RANDOMIZE) add_seed(c, "seed", o->seed);
     }
+    if (o->eval.evals) {
+        // Every setting a metric's numbers depend on, the defaults included.
+        const FaithSpec *f = &o->eval;
+        cJSON *ev = cJSON_AddObjectToObject(s, "eval"), *list = cJSON_AddArrayToObject(ev, "metrics");
+        for (int k = 0; k < EVALS; k++)
+            if (f->evals & 1u << k) cJSON_AddItemToArray(list, cJSON_CreateString(eval_names[k]));
+        cJSON_AddStringToObject(ev, "score", eval_score_names[f->score]);
+        if (f->evals & (1u << EVAL_DELETION | 1u << EVAL_INSERTION)) {
+            if (f->steps) cJSON_AddNumberToObject(ev, "steps", f->steps);
+            else cJSON_AddStringToObject(ev, "steps", "224 pixels a step");
+        }
+        if (f->evals & 1u << EVAL_ROAD) {
+            cJSON_AddItemToObject(ev, "road_percents", cJSON_CreateIntArray(f->percents, f->n_percents));
+            add_seed(ev, "seed", f->seed);
+        }
+    }
     char *text = cJSON_PrintUnformatted(s);
     cJSON_Delete(s);
     return text;

@@ -198,6 +198,89 @@ static void print_check(const Report *r, const Input *in, const Result *res) {
     }
 }
 
+/* A NaN (a relative drop of a score that was not positive) as null. */
+static void add_number(cJSON *o, const char *key, double v) {
+    if (isnan(v)) cJSON_AddNullToObject(o, key);
+    else cJSON_AddNumberToObject(o, key, v);
+}
+
+static cJSON *curve_json(const FaithResult *f, const double *scores, double auc) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "auc", auc);
+    cJSON *pixels = cJSON_AddArrayToObject(o, "pixels"), *list = cJSON_AddArrayToObject(o, "scores");
+    for (int i = 0; i <= f->steps; i++) {
+        cJSON_AddItemToArray(pixels, cJSON_CreateNumber(
+            (double)faith_pixels_at(i, f->steps, f->height, f->width)));
+        cJSON_AddItemToArray(list, cJSON_CreateNumber(scores[i]));
+    }
+    return o;
+}
+
+/* --eval's numbers: each metric asked for, its whole curve included. */
+static cJSON *eval_json(const FaithSpec *s, const FaithResult *f) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "score", eval_score_names[s->score]);
+    cJSON_AddNumberToObject(o, "total_pixels", (double)f->height * f->width);
+    if (s->evals & 1u << EVAL_DELETION)
+        cJSON_AddItemToObject(o, "deletion", curve_json(f, f->deletion, f->deletion_auc));
+    if (s->evals & 1u << EVAL_INSERTION)
+        cJSON_AddItemToObject(o, "insertion", curve_json(f, f->insertion, f->insertion_auc));
+    if (s->evals & 1u << EVAL_ROAD) {
+        cJSON *road = cJSON_AddObjectToObject(o, "road");
+        cJSON_AddItemToObject(road, "percents", cJSON_CreateIntArray(s->percents, s->n_percents));
+        cJSON_AddItemToObject(road, "morf", cJSON_CreateDoubleArray(f->morf, s->n_percents));
+        cJSON_AddItemToObject(road, "lerf", cJSON_CreateDoubleArray(f->lerf, s->n_percents));
+        cJSON_AddNumberToObject(road, "morf_mean", f->morf_mean);
+        cJSON_AddNumberToObject(road, "lerf_mean", f->lerf_mean);
+        cJSON_AddNumberToObject(road, "combined", f->road);
+        cJSON_AddNumberToObject(road, "cg_iterations", f->road_iterations);
+    }
+    if (s->evals & 1u << EVAL_AVG_DROP) {
+        cJSON *d = cJSON_AddObjectToObject(o, "avg_drop");
+        cJSON_AddNumberToObject(d, "original", f->original);
+        cJSON_AddNumberToObject(d, "masked", f->masked);
+        cJSON_AddNumberToObject(d, "drop", f->drop);
+        add_number(d, "relative_drop", f->relative_drop);
+        cJSON_AddBoolToObject(d, "increase", f->increase);
+    }
+    return o;
+}
+
+/* --eval's numbers on stderr, for people. */
+static void print_eval(const Report *r, const Input *in, const Result *res) {
+    const FaithSpec *s = &r->eval;
+    const FaithResult *f = &res->eval;
+    const char *name = labels_name(res->target, r->classes);
+    clear_progress(r);
+    fprintf(stderr, "eval: ");
+    text_escape_to(stderr, in->path);
+    fprintf(stderr, ", class %d %s, score = %s\n", res->target, name ? name : "-",
+            s->score == EVAL_PROBABILITY ? "softmax probability" : "logit");
+    if (s->evals & 1u << EVAL_DELETION)
+        fprintf(stderr, "  deletion   AUC %.6g (%d steps; lower is better)\n", f->deletion_auc,
+                f->steps);
+    if (s->evals & 1u << EVAL_INSERTION)
+        fprintf(stderr, "  insertion  AUC %.6g (%d steps; higher is better)\n", f->insertion_auc,
+                f->steps);
+    if (s->evals & 1u << EVAL_ROAD) {
+        fprintf(stderr, "  road       (LeRF - MoRF) / 2 = %.6g (higher is better); MoRF mean %.6g, "
+                "LeRF mean %.6g\n", f->road, f->morf_mean, f->lerf_mean);
+        fprintf(stderr, "    %%     ");
+        for (int q = 0; q < s->n_percents; q++) fprintf(stderr, " %9d", s->percents[q]);
+        fprintf(stderr, "\n    MoRF  ");
+        for (int q = 0; q < s->n_percents; q++) fprintf(stderr, " %9.4g", f->morf[q]);
+        fprintf(stderr, "\n    LeRF  ");
+        for (int q = 0; q < s->n_percents; q++) fprintf(stderr, " %9.4g", f->lerf[q]);
+        fprintf(stderr, "\n");
+    }
+    if (s->evals & 1u << EVAL_AVG_DROP) {
+        fprintf(stderr, "  avg-drop   drop %.6g", f->drop);
+        if (!isnan(f->relative_drop)) fprintf(stderr, " (%.4g%%)", 100 * f->relative_drop);
+        fprintf(stderr, ", increase %s; score %.6g, on input x map %.6g\n",
+                f->increase ? "yes" : "no", f->original, f->masked);
+    }
+}
+
 static void add_class(cJSON *j, const Report *r, int class, const float *logits) {
     const char *name = labels_name(class, r->classes);
     cJSON_AddNumberToObject(j, "class", class);
@@ -244,6 +327,7 @@ static cJSON *results_json(const Report *r, const Result *res) {
     }
     if (done) cJSON_AddBoolToObject(j, "flat", res->flat);
     if (res->checked) cJSON_AddItemToObject(j, "check", check_json(r->check, &res->check));
+    if (res->evaluated) cJSON_AddItemToObject(j, "eval", eval_json(&r->eval, &res->eval));
     return j;
 }
 
@@ -503,6 +587,7 @@ void report_result(void *report, const Input *in, const Result *res) {
     }
     if (res->status == RESULT_FAILED) report_error(r, res->err.msg);
     if (res->checked && !r->quiet) print_check(r, in, res);
+    if (res->evaluated && !r->quiet) print_eval(r, in, res);
     if (r->page) add_row(r, in, res, redo);
     if (r->json) {
         clear_progress(r);

@@ -27,6 +27,7 @@ typedef struct {
     int topk, classes;
     CheckKind check;
     uint64_t seed;    // check randomize's, for its table
+    FaithSpec eval;   // --eval's settings, for its lines
     int total;        // inputs in the run
     int ignored, subfolders; // what the folder scan left out (inputs.h)
     double started;   // ms, CLOCK_MONOTONIC

@@ -150,11 +150,7 @@ static int multi_pass(Net *net, const MethodSpec *m, int n, const float *inputs,
                 } else {
                     for (size_t j = 0; j < size; j++) {
                         uint64_t i = 2 * ((uint64_t)k * size + (uint64_t)j);
-                        // u1 in (0, 1], so the logarithm is finite.
-                        double u1 = rng_uniform(m->seed, i) + 0x1p-24;
-                        double u2 = rng_uniform(m->seed, i + 1);
-                        double z = sqrt(-2.0 * log(u1)) * cos(2.0 * PI * u2);
-                        in[j] = x[j] + (float)(sigma * z);
+                        in[j] = x[j] + (float)(sigma * rng_gaussian(m->seed, i));
                     }
                 }
             }

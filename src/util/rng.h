@@ -9,6 +9,7 @@
 #ifndef GUIDEDBP_RNG_H
 #define GUIDEDBP_RNG_H
 
+#include <math.h>
 #include <stdint.h>
 
 static inline uint64_t rng_at(uint64_t seed, uint64_t i) {
@@ -21,6 +22,14 @@ static inline uint64_t rng_at(uint64_t seed, uint64_t i) {
 /* Uniform in [0, 1) with 24 random bits: exact in float and in double. */
 static inline double rng_uniform(uint64_t seed, uint64_t i) {
     return (double)(rng_at(seed, i) >> 40) * 0x1p-24;
+}
+
+/* A standard normal from values i and i + 1 (Box-Muller's cosine branch):
+ * sqrt(-2 ln u1) cos(2 pi u2), u1 = rng_uniform(seed, i) + 2^-24 in (0, 1]
+ * so the logarithm is finite, u2 = rng_uniform(seed, i + 1). */
+static inline double rng_gaussian(uint64_t seed, uint64_t i) {
+    double u1 = rng_uniform(seed, i) + 0x1p-24, u2 = rng_uniform(seed, i + 1);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
 }
 
 #endif

@@ -564,10 +564,11 @@ def main():
     write_json(GOLDEN / "manifest.json", {"inputs": manifest_inputs, "cases": cases})
 
     # In order: fixtures_crop reads the vgg/ and resnet/ models, fixtures_overlay
-    # the maps of golden/ and methods/.
+    # the maps of golden/ and methods/, fixtures_faithfulness the methods/ cams.
     for sibling in ("fixtures_resize", "fixtures_pth", "fixtures_similarity", "fixtures_methods",
                     "fixtures_overlay", "fixtures_vgg", "fixtures_jpeg", "fixtures_flat",
-                    "fixtures_resnet_pth", "fixtures_resnet", "fixtures_crop"):
+                    "fixtures_resnet_pth", "fixtures_resnet", "fixtures_crop",
+                    "fixtures_faithfulness"):
         module = import_sibling(sibling)
         if module is None:
             print(f"{sibling}.py: not present, skipped")
