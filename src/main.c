@@ -103,7 +103,7 @@ static int run(const Options *o) {
                         .npy = o->npy,
                         .skip_existing = o->skip_existing, .target = -1, .check = o->check,
                         .vs = -1, .seed = o->seed, .strip = o->strip, .compare = o->compare,
-                        .eval = o->eval, .max_pixels = o->max_pixels,
+                        .eval = o->eval, .eval_plot = o->eval_plot, .max_pixels = o->max_pixels,
                         .batch = o->batch, .report = report_result, .group_done = report_group,
                         .report_ctx = &report, .stop = &interrupted};
     PipelineCounts counts = {0};
@@ -119,8 +119,9 @@ static int run(const Options *o) {
         status = EXIT_USAGE;
         goto done;
     }
-    if (o->strip && inputs.batch_mode) {
-        fprintf(stderr, "guidedbp: --strip %s: only with one image\n", o->strip);
+    if ((o->strip || o->eval_plot) && inputs.batch_mode) {
+        fprintf(stderr, "guidedbp: %s %s: only with one image\n", o->strip ? "--strip" : "--eval-plot",
+                o->strip ? o->strip : o->eval_plot);
         status = EXIT_USAGE;
         goto done;
     }
@@ -143,8 +144,9 @@ static int run(const Options *o) {
                 stale, stale == 1 ? "" : "s", FILE_TEMP_PREFIX);
     // Nothing this run writes may replace what it reads.
     const char *reads[] = {strncmp(spec, "random:", 7) == 0 ? NULL : spec, o->files_from};
-    const ExtraOutput extras[] = {{"--strip", o->strip}, {"--report", o->report}};
-    if (inputs_refuse_overwriting(&inputs, extras, 2, reads, 2, &err) != 0) {
+    const ExtraOutput extras[] = {{"--strip", o->strip}, {"--report", o->report},
+                                  {"--eval-plot", o->eval_plot}};
+    if (inputs_refuse_overwriting(&inputs, extras, 3, reads, 2, &err) != 0) {
         status = usage_error(&report, err.msg);
         goto done;
     }

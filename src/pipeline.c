@@ -9,6 +9,7 @@
 #include "io/fileio.h"
 #include "io/npy.h"
 #include "io/png.h"
+#include "explain/plot.h"
 #include "util/parallel.h"
 
 static double now_ms(void) {
@@ -471,6 +472,50 @@ done:
     return rc;
 }
 
+/* --eval-plot: res's curves, score against the fraction of pixels
+ * perturbed: deletion's and insertion's, ROAD's MoRF and LeRF at their
+ * percentages; 0, or -1 with res->err set. */
+static int plot_eval(const Pipeline *p, Result *res) {
+    const PipelineConfig *c = &p->c;
+    const FaithResult *r = &res->eval;
+    int points = r->steps + 1, n = 0;
+    double plane = (double)r->height * r->width, road_x[FAITH_MAX_PERCENTS];
+    double *x = malloc(sizeof *x * (size_t)points);
+    uint8_t *rgb = malloc((size_t)PLOT_W * PLOT_H * 3);
+    int rc = -1;
+    if (!x || !rgb) {
+        error_set(&res->err, "%s: out of memory for the plot", c->eval_plot);
+        goto done;
+    }
+    for (int i = 0; i < points; i++) x[i] = (double)faith_pixels_at(i, r->steps, r->height, r->width) / plane;
+    for (int q = 0; q < c->eval.n_percents; q++) road_x[q] = c->eval.percents[q] / 100.0;
+    PlotSeries s[4];
+    char labels[4][64];
+    if (c->eval.evals & 1u << EVAL_DELETION) {
+        snprintf(labels[n], sizeof labels[n], "deletion, AUC %.4g", r->deletion_auc);
+        s[n] = (PlotSeries){labels[n], x, r->deletion, points, {214, 39, 40}}, n++;
+    }
+    if (c->eval.evals & 1u << EVAL_INSERTION) {
+        snprintf(labels[n], sizeof labels[n], "insertion, AUC %.4g", r->insertion_auc);
+        s[n] = (PlotSeries){labels[n], x, r->insertion, points, {31, 119, 180}}, n++;
+    }
+    if (c->eval.evals & 1u << EVAL_ROAD) {
+        snprintf(labels[n], sizeof labels[n], "ROAD MoRF, mean %.4g", r->morf_mean);
+        s[n] = (PlotSeries){labels[n], road_x, r->morf, c->eval.n_percents, {255, 127, 14}}, n++;
+        snprintf(labels[n], sizeof labels[n], "ROAD LeRF, mean %.4g", r->lerf_mean);
+        s[n] = (PlotSeries){labels[n], road_x, r->lerf, c->eval.n_percents, {44, 160, 44}}, n++;
+    }
+    char target[64], title[128];
+    target_title(c, res->target, p->x.classes, target, sizeof target);
+    snprintf(title, sizeof title, "%s: %s of the class", target, eval_score_names[c->eval.score]);
+    plot_draw(rgb, PLOT_W, PLOT_H, title, "fraction of the pixels perturbed", s, n);
+    rc = png_write(c->eval_plot, rgb, PLOT_H, PLOT_W, 3, 1, NULL, 0, &res->err);
+done:
+    free(rgb);
+    free(x);
+    return rc;
+}
+
 /* --eval's metrics of the image in `slot`; 0, or -1 with res->err set. */
 static int run_eval(Pipeline *p, int slot, Result *res) {
     const int height = p->x.height, width = p->x.width;
@@ -485,7 +530,7 @@ static int run_eval(Pipeline *p, int slot, Result *res) {
                   res->target, &res->eval, &res->err) != 0)
         return -1;
     res->evaluated = 1;
-    return 0;
+    return p->c.eval_plot ? plot_eval(p, res) : 0;
 }
 
 /* The images of a group are decoded, and their outputs written, on the

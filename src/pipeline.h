@@ -168,6 +168,7 @@ typedef struct {
     const char *(*class_name)(int index, int classes); // a class's name for the strip's
                                                        // titles, or NULL (none known)
     FaithSpec eval;         // --eval's metrics (eval.evals 0: none), of the target class
+    const char *eval_plot;  // their curves drawn (plot.h; one input only), or NULL
     int64_t max_pixels;
     int64_t max_memory;     // bytes the networks may take (--max-memory); 0: batch x input
                             // pixels x PIPELINE_BYTES_PER_PIXEL

@@ -78,6 +78,45 @@ EOF
 }
 check "--batch and --threads change no bit of the metrics" same_bits
 
+# --eval-plot: a PLOT_W x PLOT_H picture with each asked curve's colour;
+# usage errors; never over an input.
+plot() {
+    "$GUIDEDBP" -q -w "$TINY" --eval deletion,insertion,road --eval-steps 12 --eval-road 30,60 \
+        -o "$TMP/pl.png" --eval-plot "$TMP/plot.png" "$CAT" || return 1
+    python3 - "$TMP/plot.png" <<'EOF' || return 1
+import struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+w, h = struct.unpack(">II", d[16:24])
+assert (w, h) == (480, 320), (w, h)
+at, idat = 8, b""
+while at < len(d):
+    n, = struct.unpack(">I", d[at:at + 4])
+    if d[at + 4:at + 8] == b"IDAT": idat += d[at + 8:at + 8 + n]
+    at += 12 + n
+raw, stride = zlib.decompress(idat), 1 + 3 * w
+rows, prev = [], bytearray(3 * w)
+for y in range(h):  # undo the PNG filters (none, sub, up, average, paeth)
+    f, line = raw[y * stride], bytearray(raw[y * stride + 1:(y + 1) * stride])
+    for i in range(len(line)):
+        a = line[i - 3] if i >= 3 else 0
+        b, c = prev[i], prev[i - 3] if i >= 3 else 0
+        p = a + b - c
+        pr = a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else b if abs(p - b) <= abs(p - c) else c
+        line[i] = (line[i] + (0, a, b, (a + b) // 2, pr)[f]) & 255
+    rows.append(bytes(line)); prev = line
+px = {r[3 * x:3 * x + 3] for r in rows for x in range(w)}
+for name, c in (("deletion", (214, 39, 40)), ("insertion", (31, 119, 180)), ("MoRF", (255, 127, 14)), ("LeRF", (44, 160, 44))):
+    assert bytes(c) in px, name + "'s colour is missing"
+EOF
+    expect 2 "--eval-plot needs --eval deletion, insertion or road" \
+        "$GUIDEDBP" -w "$TINY" --eval avg-drop --eval-plot "$TMP/p2.png" -o "$TMP/x.png" "$CAT" &&
+        expect 2 "--eval-plot .*: only with one image" "$GUIDEDBP" -w "$TINY" --eval deletion \
+            --eval-plot "$TMP/p3.png" -o "$TMP/two/" "$CAT" "$CAT224" &&
+        expect 2 "--eval-plot .*: the output would overwrite an input image" "$GUIDEDBP" -w "$TINY" \
+            --eval deletion --eval-plot "$CAT" -o "$TMP/x.png" "$CAT"
+}
+check "--eval-plot draws the curves asked for; refused without them, for two images, over an input" plot
+
 check "-q leaves the metrics out of stderr" sh -c '"$GUIDEDBP" -w "$1" --eval avg-drop -q -o "$2/q.png" "$3" 2>&1 | grep -q . && exit 1; exit 0' \
     sh "$TINY" "$TMP" "$CAT"
 

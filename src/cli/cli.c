@@ -132,6 +132,8 @@ void cli_usage(FILE *f) {
             "      --eval-road LIST   ROAD's percentages, increasing, 1-99 (default:\n"
             "                         10,20,...,90); its noise comes from --seed\n"
             "      --eval-score S     probability (softmax of the class, default) or logit\n"
+            "      --eval-plot FILE.png  the curves drawn: score against the fraction of\n"
+            "                         pixels perturbed, AUCs in the legend (one image only)\n"
             "\n"
             "Batches:\n"
             "  -r, --recursive        take images from DIRs' subdirectories too\n"
@@ -378,7 +380,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         OPT_SMOOTH, OPT_NOISE, OPT_STEPS, OPT_BASELINE, OPT_STYLE, OPT_FULL_SIZE, OPT_LIST_CLASSES,
         OPT_CROP, OPT_NAME, OPT_BASE, OPT_MAX_MEMORY, OPT_MAX_DECODE, OPT_PORTABLE,
         OPT_COLORMAP, OPT_ALPHA, OPT_SIGN, OPT_COMPARE, OPT_REPORT,
-        OPT_EVAL, OPT_EVAL_STEPS, OPT_EVAL_ROAD, OPT_EVAL_SCORE,
+        OPT_EVAL, OPT_EVAL_STEPS, OPT_EVAL_ROAD, OPT_EVAL_SCORE, OPT_EVAL_PLOT,
     };
     static const struct option longs[] = {
         {"weights", required_argument, 0, 'w'},  {"class", required_argument, 0, 'c'},
@@ -410,6 +412,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
         {"eval-steps", required_argument, 0, OPT_EVAL_STEPS},
         {"eval-road", required_argument, 0, OPT_EVAL_ROAD},
         {"eval-score", required_argument, 0, OPT_EVAL_SCORE},
+        {"eval-plot", required_argument, 0, OPT_EVAL_PLOT},
         {"list-classes", no_argument, 0, OPT_LIST_CLASSES},
         {0, 0, 0, 0},
     };
@@ -571,6 +574,7 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
             o->eval.score = (EvalScore)found;
             eval_options = 1;
             break;
+        case OPT_EVAL_PLOT: o->eval_plot = optarg; break;
         case 'k':
             if (parse_int(optarg, 0, 1000000, &o->topk) != 0)
                 return error_set(e, "--topk %s: expected a whole number >= 0", optarg);
@@ -640,6 +644,8 @@ int cli_parse(int argc, char **argv, Options *o, Error *e) {
     o->eval.seed = o->seed;
     if (eval_options && !o->eval.evals)
         return error_set(e, "--eval-steps, --eval-road and --eval-score need --eval");
+    if (o->eval_plot && !(o->eval.evals & (1u << EVAL_DELETION | 1u << EVAL_INSERTION | 1u << EVAL_ROAD)))
+        return error_set(e, "--eval-plot needs --eval deletion, insertion or road (its curves)");
     if (road_given && !(o->eval.evals & 1u << EVAL_ROAD))
         return error_set(e, "--eval-road needs --eval road");
     if (o->eval.evals && o->channel >= 0)

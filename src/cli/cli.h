@@ -69,6 +69,7 @@ typedef struct {
     uint64_t seed;          // --seed: SmoothGrad's noise, --check randomize's weights, ROAD's
                             // noise
     FaithSpec eval;         // --eval, --eval-steps, --eval-road, --eval-score (its seed: --seed)
+    const char *eval_plot;  // --eval-plot FILE.png
 } Options;
 
 int cli_parse(int argc, char **argv, Options *o, Error *e);
